@@ -1,0 +1,182 @@
+"""The whole exchange round trip with nbgrader's real apps, several students, one course.
+
+TA releases -> students list and fetch -> alice submits, bob submits a stub then resubmits
+(the latest counts) -> the due date is set -> carol submits late -> dave fetches and never
+submits -> TA collects, autogrades, grades the written answer, generates and releases
+feedback -> the students fetch their feedback -> grades export with dave at zero.
+
+Every command is `python -m nbgrader ...` in a subprocess, as the person who runs it: own HOME,
+the nbgrader configuration from jupyterhub/ (student or grader), the exchange in a tmp dir.
+Uses the real section03 when source/section03 has notebooks, else a toy assignment.
+"""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import nbformat
+import pytest
+
+from tests.hub_fixtures import (
+    COURSE_ID, Course, Person, choose_assignment, notebook_text, solve,
+)
+
+pytestmark = pytest.mark.nbgrader
+
+STUDENTS = ["alice", "bob", "carol", "dave"]
+
+
+def hidden_test_lines(course: Course) -> list[str]:
+    """Every non-trivial line between BEGIN/END HIDDEN TESTS in the source notebooks."""
+    lines = []
+    for nb_path in (course.root / "source" / course.assignment).glob("*.ipynb"):
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            for block in re.findall(r"BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S):
+                lines += [ln.strip() for ln in block.splitlines() if len(ln.strip()) > 12]
+    return lines
+
+
+def assert_no_hidden_tests(course, text, where):
+    for line in hidden_test_lines(course):
+        assert line not in text, f"hidden test line leaked into {where}: {line!r}"
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    assignment = choose_assignment()
+    course = Course(tmp_path_factory.mktemp("roundtrip"), assignment)
+    yield course
+    print(f"\nnbgrader commands of the round trip ({assignment}):")
+    for cmd, secs in course.log:
+        print(f"  {secs:6.1f}s  {cmd}")
+
+
+def test_release_submit_collect_grade_feedback(course):
+    aid = course.assignment
+    ta = Person(course, "ta", "grader")
+    alice, bob, carol, dave = (Person(course, s, "student") for s in STUDENTS)
+    pool = ThreadPoolExecutor(2)
+
+    # --- TA: roster, generate, release --------------------------------------------------
+    ta.nbgrader("db", "student", "import", str(course.write_roster(STUDENTS)))
+    ta.nbgrader("generate_assignment", aid)
+    released = sorted(p.name for p in (course.root / "release" / aid).glob("*.ipynb"))
+    assert released
+    ta.nbgrader("release_assignment", aid)
+    outbound = course.exchange / COURSE_ID / "outbound" / aid
+    assert sorted(p.name for p in outbound.glob("*.ipynb")) == released
+    # inbound is write-only for students: nobody can list other students' submissions
+    assert (course.exchange / COURSE_ID / "inbound").stat().st_mode & 0o777 == 0o733
+
+    # --- students: list + fetch ------------------------------------------------------------
+    listing = alice.nbgrader("list")
+    assert f"{COURSE_ID} {aid}" in listing.stdout + listing.stderr
+    list(pool.map(lambda s: s.nbgrader("fetch_assignment", aid), [alice, bob, carol, dave]))
+    for s in (alice, bob, carol, dave):
+        fetched = sorted(p.name for p in (s.home / aid).glob("*.ipynb"))
+        assert fetched == released, s.name
+        for nb in (s.home / aid).glob("*.ipynb"):
+            assert_no_hidden_tests(course, notebook_text(nb), f"{s.name}'s fetched {nb.name}")
+
+    # a second fetch must not overwrite a student's work
+    again = alice.nbgrader("fetch_assignment", aid, check=False)
+    assert again.returncode != 0 and "already have a copy" in (again.stdout + again.stderr)
+
+    # --- alice: solves, validates, submits ---------------------------------------------
+    solve(course, alice.home / aid)
+    for nb in sorted((alice.home / aid).glob("*.ipynb")):
+        out = alice.nbgrader("validate", str(nb), timeout=900)
+        assert "Success! Your notebook passes all the tests." in out.stdout, out.stdout
+    alice.nbgrader("submit", aid)
+
+    # --- bob: submits the untouched stubs, then solves and resubmits ----------------------
+    bob.nbgrader("submit", aid)
+    solve(course, bob.home / aid)
+    bob.nbgrader("submit", aid)
+
+    # --- the due date passes; carol submits late; dave never submits ---------------------
+    due = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    ta.nbgrader("db", "assignment", "add", aid, f"--duedate={due.isoformat()} UTC")
+    solve(course, carol.home / aid)
+    carol.nbgrader("submit", aid)
+
+    inbound = ta.nbgrader("list", "--inbound")
+    text = inbound.stdout + inbound.stderr
+    assert len(re.findall(rf"{COURSE_ID} bob {aid} ", text)) == 2, text
+    assert f"{COURSE_ID} alice {aid}" in text and f"{COURSE_ID} carol {aid}" in text
+    assert "dave" not in text
+    # a student sees only their own submissions
+    mine = bob.nbgrader("list", "--cached")
+    assert "alice" not in mine.stdout + mine.stderr
+
+    # --- TA: collect -------------------------------------------------------------------
+    ta.nbgrader("collect", aid)
+    submitted = course.root / "submitted"
+    assert sorted(p.name for p in submitted.iterdir()) == ["alice", "bob", "carol"]
+    bob_stamp = (submitted / "bob" / aid / "timestamp.txt").read_text().strip()
+    bob_stamps = sorted(re.findall(rf"{COURSE_ID} bob {aid} (\S+ \S+)", text))
+    assert bob_stamp.startswith(bob_stamps[-1][:19]), (bob_stamp, bob_stamps)
+
+    # --- TA: autograde ------------------------------------------------------------------
+    ta.nbgrader("autograde", aid, timeout=1800)
+    gb = course.gradebook()
+    try:
+        assignment = gb.find_assignment(aid)
+        max_code = assignment.max_code_score
+        assert max_code > 0
+        scores = {}
+        for s in ("alice", "bob", "carol"):
+            sub = gb.find_submission(aid, s)
+            scores[s] = sub.code_score
+            assert sub.code_score == pytest.approx(max_code), (s, sub.code_score, max_code)
+        assert gb.find_submission(aid, "alice").total_seconds_late == 0
+        assert gb.find_submission(aid, "bob").total_seconds_late == 0
+        assert gb.find_submission(aid, "carol").total_seconds_late > 0
+        with pytest.raises(Exception):
+            gb.find_submission(aid, "dave")
+
+        # --- TA: the written answers (what formgrader does, straight into the gradebook)
+        manual = []
+        for nb in gb.find_submission(aid, "alice").notebooks:
+            for grade in nb.grades:
+                if grade.cell.cell_type == "markdown" and grade.max_score > 0:
+                    manual.append((nb.name, grade.name))
+        for s in ("alice", "bob", "carol"):
+            for nb_name, grade_id in manual:
+                g = gb.find_grade(grade_id, nb_name, aid, s)
+                g.manual_score = g.max_score
+                g.needs_manual_grade = False
+                c = gb.find_comment(grade_id, nb_name, aid, s)
+                c.manual_comment = f"Well argued, {s}."
+        gb.db.commit()
+        needs_grading = sum(gb.find_submission(aid, s).needs_manual_grade for s in ("alice", "bob", "carol"))
+        assert needs_grading == 0
+    finally:
+        gb.close()
+
+    # --- TA: feedback --------------------------------------------------------------------
+    ta.nbgrader("generate_feedback", aid, timeout=900)
+    ta.nbgrader("release_feedback", aid)
+    for s in (alice, bob, carol):
+        s.nbgrader("fetch_feedback", aid)
+        htmls = sorted((s.home / aid / "feedback").glob("*/*.html"))
+        assert sorted(h.stem + ".ipynb" for h in htmls) == released, (s.name, htmls)
+        for h in htmls:
+            page = notebook_text(h)
+            assert_no_hidden_tests(course, page, f"{s.name}'s feedback {h.name}")
+            if manual:
+                assert f"Well argued, {s.name}." in "".join(notebook_text(x) for x in htmls)
+    dave.nbgrader("fetch_feedback", aid)
+    assert not (dave.home / aid / "feedback").exists()
+
+    # --- TA: export -----------------------------------------------------------------------
+    ta.nbgrader("export", "--to", str(course.base / "grades.csv"))
+    with open(course.base / "grades.csv") as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert set(rows) == set(STUDENTS)
+    assert float(rows["dave"]["score"]) == 0
+    assert float(rows["alice"]["score"]) == float(rows["alice"]["max_score"])
+    assert float(rows["carol"]["late_submission_penalty"]) == 0  # late is recorded, not penalised
+    assert rows["carol"]["timestamp"] > rows["alice"]["timestamp"]
