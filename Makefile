@@ -11,13 +11,15 @@ STAMP  := $(VENV)/.installed
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt jupyterhub/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	# Make the course pack (helpers/, autograder/) importable by the venv's kernels.
 	$(PY) -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'section03_coursepack.pth').write_text(str(pathlib.Path.cwd()) + '\n')"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	./.ci/system-packages
+	# JupyterHub's proxy (configurable-http-proxy) for the hub tests, from jupyterhub/package-lock.json.
+	cd jupyterhub && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 demo: setup
