@@ -1,0 +1,1 @@
+../../../helpers/__init__.py
