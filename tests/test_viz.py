@@ -314,6 +314,38 @@ def test_play_and_gif_run_headless_in_a_fresh_process_without_stderr(tmp_path):
     assert res.stderr == ""
 
 
+def test_pictures_show_themselves_in_jupyter_as_crisp_png():
+    fig = viz.draw_conv_step(I, F, 2, 1)
+    data, meta = fig._repr_png_()
+    assert data.startswith(b"\x89PNG")
+    w, h = fig.get_size_inches() * fig.dpi
+    assert meta == {"width": round(w), "height": round(h)}
+    assert Image.open(io.BytesIO(data)).size[0] == pytest.approx(2 * w, abs=2)  # 2× for HiDPI
+
+
+def test_in_a_real_kernel_each_call_shows_exactly_what_the_notebook_needs():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    cells = [
+        "from helpers import viz\nI = [[1,2,3,4],[4,3,2,1],[-1,0,1,2],[0,-2,4,0]]\n"
+        "F = [[1,-1],[0,2]]",
+        "viz.draw_conv_step(I, F, stride=2, padding=1, step=5)",
+        "fig = viz.draw_pool_step(I, 3, stride=3, padding=1)",
+        "viz.play(viz.animate_pool(I, 3, stride=3, padding=1))",
+        "viz.step_through_conv(I, F, 2, 1)",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(ROOT)}}).execute()
+    kinds = [[(o.output_type, sorted(o.get("data", {}))) for o in c.outputs] for c in nb.cells]
+    assert kinds[0] == [] and kinds[2] == []  # assigning a figure shows nothing
+    assert kinds[1] == [("execute_result", ["image/png", "text/plain"])]  # once, no duplicate
+    assert kinds[3] == [("execute_result", ["text/html", "text/plain"])]
+    assert viz.embedded_frame_count(nb.cells[3].outputs[0]["data"]["text/html"]) == 4
+    assert kinds[4] == [("execute_result", ["application/vnd.jupyter.widget-view+json",
+                                            "text/plain"])]
+
+
 # --------------------------------------------------------------------------- jshtml and GIF
 @pytest.mark.parametrize("make, n", [
     (lambda: viz.animate_conv(I, F, stride=2, padding=1), 9),        # problem 2(b)
