@@ -42,16 +42,25 @@ class Mistake:
 
     def build(self):
         """Execute :attr:`code` in a fresh namespace and return the object it defines."""
-        import numpy as np
+        return define(self.code, self.answer, f"<mistake {self.answer} {self.slug}>")
 
-        import linecache
 
-        filename = f"<mistake {self.answer} {self.slug}>"
-        # Register the source as IPython does for cells, so inspect.getsource() works on it.
-        linecache.cache[filename] = (len(self.code), None, self.code.splitlines(True), filename)
-        namespace = {"np": np, "__name__": "__main__"}
-        exec(compile(self.code, filename, "exec"), namespace)
-        return namespace[self.answer]
+def define(code: str, name: str, filename: str = "<answer cell>", namespace: dict | None = None):
+    """Run an answer cell's ``code`` as a notebook would and return the object named ``name``.
+
+    The namespace (a fresh one unless given) has ``np`` imported, like the notebooks. The source is registered with
+    ``linecache`` as IPython does for cells, so ``inspect.getsource`` works on what it defines.
+    """
+    import linecache
+
+    import numpy as np
+
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    namespace = {} if namespace is None else namespace
+    namespace.setdefault("np", np)
+    namespace.setdefault("__name__", "__main__")
+    exec(compile(code, filename, "exec"), namespace)
+    return namespace[name]
 
 
 def _m(slug, answer, notebook, explanation, code, kind="output"):
