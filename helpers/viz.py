@@ -14,12 +14,18 @@ What a step picture shows, left to right (all cells the same size):
   pool: the window's values, the winner with a bold edge and a star;
 * the output, filled step by step; the cell being written has the same orange outline.
 
-Notebook use
-------------
->>> from helpers.viz import play, animate_conv, draw_conv_step, draw_tiling  # doctest: +SKIP
->>> play(animate_conv(I, F, stride=2, padding=1))     # plays inline, survives export  # doctest: +SKIP
->>> draw_conv_step(I, F, stride=1, padding=0, step=3)  # one still  # doctest: +SKIP
->>> draw_tiling(32, F=5, S=2, P=0)                     # numberless view  # doctest: +SKIP
+Notebook use (I, F are the handout's input and filter)
+------------------------------------------------------
+::
+
+    from helpers.viz import play, animate_conv, animate_pool, draw_conv_step, draw_tiling
+    play(animate_conv(I, F, stride=1, padding=0))      # 2(a): plays inline, survives export
+    play(animate_conv(I, F, stride=2, padding=1))      # 2(b)
+    play(animate_pool(I, 3, stride=3, padding=1))      # 2(c)
+    draw_conv_step(I, F, stride=2, padding=1, step=5)  # one still, step counted from 1
+    step_through_conv(I, F, 2, 1)                      # slider (live kernel) or all steps
+    draw_tiling(32, F=5, S=2, P=0)                     # 1(b), numberless; invalid strip hatched
+    draw_tiling(227, F=11, S=4, P=0)                   # AlexNet conv1: 55×55
 
 Figures are :class:`matplotlib.figure.Figure` objects not managed by pyplot (a small subclass
 with ``_repr_png_``): a notebook shows one when it is the cell's last expression or is passed to
@@ -62,6 +68,8 @@ __all__ = [
     "step_through_pool",
     "draw_tiling",
     "embedded_frame_count",
+    "fmt",
+    "PictureFigure",
     "COLORS",
 ]
 
