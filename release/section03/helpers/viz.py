@@ -14,16 +14,23 @@ What a step picture shows, left to right (all cells the same size):
   pool: the window's values, the winner with a bold edge and a star;
 * the output, filled step by step; the cell being written has the same orange outline.
 
-Notebook use
-------------
->>> from helpers.viz import play, animate_conv, draw_conv_step, draw_tiling  # doctest: +SKIP
->>> play(animate_conv(I, F, stride=2, padding=1))     # plays inline, survives export  # doctest: +SKIP
->>> draw_conv_step(I, F, stride=1, padding=0, step=3)  # one still  # doctest: +SKIP
->>> draw_tiling(32, F=5, S=2, P=0)                     # numberless view  # doctest: +SKIP
+Notebook use (I, F are the handout's input and filter)
+------------------------------------------------------
+::
 
-Figures are plain :class:`matplotlib.figure.Figure` objects, not managed by pyplot: a notebook
-shows one when it is the cell's last expression (exactly once), and nothing accumulates in
-pyplot's figure list. Call ``fig.savefig(...)`` to save one.
+    from helpers.viz import play, animate_conv, animate_pool, draw_conv_step, draw_tiling
+    play(animate_conv(I, F, stride=1, padding=0))      # 2(a): plays inline, survives export
+    play(animate_conv(I, F, stride=2, padding=1))      # 2(b)
+    play(animate_pool(I, 3, stride=3, padding=1))      # 2(c)
+    draw_conv_step(I, F, stride=2, padding=1, step=5)  # one still, step counted from 1
+    step_through_conv(I, F, 2, 1)                      # slider (live kernel) or all steps
+    draw_tiling(32, F=5, S=2, P=0)                     # 1(b), numberless; invalid strip hatched
+    draw_tiling(227, F=11, S=4, P=0)                   # AlexNet conv1: 55×55
+
+Figures are :class:`matplotlib.figure.Figure` objects not managed by pyplot (a small subclass
+with ``_repr_png_``): a notebook shows one when it is the cell's last expression or is passed to
+``display``, exactly once, and nothing accumulates in pyplot's figure list. Call
+``fig.savefig(...)`` to save one.
 
 Artists carry a ``gid`` so tests (and curious students) can find them: ``"window"``,
 ``"input-cell-<r>-<c>"``, ``"input-value-<r>-<c>"``, ``"padding-<r>-<c>"``, ``"filter-value-<i>-<j>"``,
@@ -33,6 +40,7 @@ Artists carry a ``gid`` so tests (and curious students) can find them: ``"window
 """
 from __future__ import annotations
 
+import io
 import re
 import textwrap
 from pathlib import Path
@@ -60,6 +68,8 @@ __all__ = [
     "step_through_pool",
     "draw_tiling",
     "embedded_frame_count",
+    "fmt",
+    "PictureFigure",
     "COLORS",
 ]
 
@@ -116,9 +126,35 @@ def _span(a: int, b: int) -> str:
     return f"{a}" if a == b else f"{a}–{b}"
 
 
+class _OffscreenCanvas(FigureCanvasAgg):
+    """Agg canvas for figures that are only ever saved (PNG, jshtml, GIF, inline display).
+
+    ``draw_idle`` does nothing: nothing shows these figures on screen, and an animation's
+    ``save`` would otherwise draw every frame twice (once "idle", once to save it).
+    """
+
+    def draw_idle(self, *args, **kwargs):
+        pass
+
+
+class PictureFigure(Figure):
+    """A Figure that Jupyter shows by itself (``_repr_png_``), without pyplot.
+
+    Rendered at twice its dpi and shown at its nominal size, so it stays crisp on a projector
+    or a HiDPI screen. Not registered with pyplot: it appears once when it is a cell's last
+    expression (or is passed to ``display``), never a second time at the end of the cell.
+    """
+
+    def _repr_png_(self):
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=2 * self.dpi, metadata={"Software": None})
+        w, h = self.get_size_inches() * self.dpi
+        return buf.getvalue(), {"width": int(round(w)), "height": int(round(h))}
+
+
 def _new_figure(width_in: float, height_in: float, dpi: float) -> Figure:
-    fig = Figure(figsize=(width_in, height_in), dpi=dpi, facecolor="white")
-    FigureCanvasAgg(fig)
+    fig = PictureFigure(figsize=(width_in, height_in), dpi=dpi, facecolor="white")
+    _OffscreenCanvas(fig)
     return fig
 
 
@@ -235,7 +271,7 @@ class _StepPicture:
             else:
                 cell.set_facecolor("white")
             if idx <= k:
-                self._set_num(f"output-value-{r}-{c}", fmt(st.total + 1))
+                self._set_num(f"output-value-{r}-{c}", fmt(st.value))
             text.set_visible(idx <= k)
         r, c = self.steps[k].out_index
         self.artists["output-current"].set_xy((x0 + c, y0 + r))
@@ -714,8 +750,6 @@ def _live_widgets() -> bool:
 
 
 def _png(fig) -> bytes:
-    import io
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=fig.dpi, metadata={"Software": None})
     return buf.getvalue()
