@@ -26,13 +26,14 @@ demo: setup
 	$(PY) -m autograder demo
 
 test: setup
-	$(PY) -m pytest -n 2 -q
+	# loadfile: each test module (and its module-scoped graded course) stays on one worker.
+	$(PY) -m pytest -n 2 --dist loadfile -q
 
 regenerate: setup
 	$(PY) -m autograder.build
 
 bench: setup
-	$(PY) autograder/benchmark.py
+	$(PY) benchmarks/bench_grade_class.py
 
 clean:
 	rm -rf $(VENV) build
