@@ -1,0 +1,41 @@
+"""nbgrader_config.py: the course's settings, and nbgrader working without an activated venv."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from traitlets.config.loader import PyFileConfigLoader
+
+from autograder.build import REPO
+
+
+def _config():
+    return PyFileConfigLoader("nbgrader_config.py", path=str(REPO)).load_config()
+
+
+def test_course_directories_follow_the_spec_layout():
+    c = _config().CourseDirectory
+    assert (c.source_directory, c.release_directory, c.solution_directory) == ("source", "release", "notebooks")
+    assert c.db_url.startswith("sqlite:///")
+
+
+def test_every_cell_has_a_timeout_and_deleted_test_cells_come_back():
+    c = _config()
+    assert 0 < c.Execute.timeout <= 120
+    assert c.OverwriteCells.add_missing_cells is True
+
+
+def test_answer_key_is_generated_without_hidden_tests():
+    preprocessors = _config().GenerateSolution.preprocessors
+    assert "nbgrader.preprocessors.ClearHiddenTests" in preprocessors
+    assert preprocessors.index("nbgrader.preprocessors.ClearHiddenTests") < preprocessors.index("nbgrader.preprocessors.Execute")
+
+
+def test_nbgrader_creates_the_gradebook_without_the_venv_on_path(tmp_path):
+    """nbgrader runs `alembic` by name; the config puts the venv's bin/ on PATH for it."""
+    nbgrader = Path(sys.executable).parent / "nbgrader"
+    env = {"HOME": os.environ.get("HOME", "/root"), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([str(nbgrader), "db", "upgrade", f"--CourseDirectory.db_url=sqlite:///{tmp_path}/gb.db"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "gb.db").exists()
