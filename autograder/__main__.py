@@ -1,0 +1,186 @@
+"""Command line of the TA tooling: ``python -m autograder <command>``.
+
+    grade ASSIGNMENT      grade every collected submission (parallel, sandboxed, resumable),
+                          write feedback, the grades CSV and the class report
+    report ASSIGNMENT     (re)write the class report from the gradebook and the last run
+    export ASSIGNMENT     grades as CSV (nbgrader's CSV exporter)
+    feedback ASSIGNMENT   (re)generate feedback HTML from the gradebook (after manual grading)
+    results ASSIGNMENT    print the per-student, per-notebook table
+    sandbox-check         say whether the sandbox works on this machine
+    demo                  build a sample class, grade it, print the results and the report path
+    build                 regenerate release/ and notebooks/ (autograder.build)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .course import REPO_ROOT
+
+
+def _add_sandbox_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="run student code WITHOUT bubblewrap (it gets your privileges); the "
+                        "integrity guard and limits still apply")
+    p.add_argument("--memory-mb", type=int, default=2048, help="address-space limit per kernel")
+    p.add_argument("--cpu-seconds", type=int, default=300, help="CPU-time limit per notebook")
+    p.add_argument("--nproc", type=int, default=64, help="process/thread limit per kernel")
+    p.add_argument("--timeout", type=int, default=None,
+                   help="seconds per cell (default: Execute.timeout of nbgrader_config.py)")
+    p.add_argument("--notebook-budget", type=int, default=None,
+                   help="wall-clock seconds per notebook (default 900)")
+
+
+def _sandbox_config(args):
+    from .sandbox import SandboxConfig
+
+    return SandboxConfig(enabled=not args.no_sandbox, memory_mb=args.memory_mb,
+                         cpu_seconds=args.cpu_seconds, nproc=args.nproc)
+
+
+def _course(args):
+    from .course import Course
+
+    return Course(Path(args.course), args.assignment)
+
+
+def cmd_grade(args) -> int:
+    from .grade import GradingError, Options, grade_class
+    from .results import print_results, write_outputs
+    from .sandbox import SandboxUnavailable
+
+    course = _course(args)
+    options = Options(workers=args.workers, force=args.force, sandbox=_sandbox_config(args),
+                      students=args.student or None, feedback=not args.no_feedback,
+                      progress=not args.quiet, timeout=args.timeout,
+                      notebook_budget=args.notebook_budget)
+    try:
+        summary = grade_class(course, options)
+    except (SandboxUnavailable, GradingError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"graded {len(summary.graded)}, unchanged {len(summary.skipped)}, "
+          f"failed {len(summary.failed)} in {summary.seconds:.1f} s")
+    outputs = write_outputs(course)
+    print_results(course)
+    for label, path in outputs.items():
+        print(f"{label}: {path}")
+    return 1 if summary.failed else 0
+
+
+def cmd_report(args) -> int:
+    from .report import write_report
+
+    print(write_report(_course(args), Path(args.out) if args.out else None))
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .results import export_csv
+
+    print(export_csv(_course(args), Path(args.out) if args.out else None))
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from .results import generate_feedback
+
+    done = generate_feedback(_course(args), workers=args.workers)
+    print(f"feedback written for {len(done)} student(s)")
+    return 0
+
+
+def cmd_results(args) -> int:
+    from .results import print_results
+
+    print_results(_course(args))
+    return 0
+
+
+def cmd_sandbox_check(args) -> int:
+    from .sandbox import SandboxUnavailable, check_sandbox
+
+    try:
+        check_sandbox(_sandbox_config(args), Path(args.course) / ".autograder" / "check")
+    except SandboxUnavailable as exc:
+        print(f"sandbox NOT available: {exc}", file=sys.stderr)
+        return 2
+    print("sandbox OK: bubblewrap can isolate student kernels on this machine")
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .sample_class import run_demo
+
+    return run_demo(Path(args.dir), workers=args.workers, sandbox=_sandbox_config(args),
+                    fresh=not args.keep)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def course_args(p, assignment=True):
+        if assignment:
+            p.add_argument("assignment", help="assignment id, e.g. section03")
+        p.add_argument("--course", default=os.getcwd() if (Path.cwd() / "nbgrader_config.py").exists()
+                       else str(REPO_ROOT), help="nbgrader course directory (default: here / the repo)")
+
+    p = sub.add_parser("grade", help="grade every collected submission")
+    course_args(p)
+    p.add_argument("--workers", type=int, default=None, help="parallel students (default: CPU count)")
+    p.add_argument("--force", action="store_true", help="regrade everyone, changed or not")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    p.add_argument("--no-feedback", action="store_true", help="skip feedback HTML")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_sandbox_args(p)
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("report", help="write the class report (HTML)")
+    course_args(p)
+    p.add_argument("--out", help="output file (default: reports/<assignment>-class-report.html)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="grades as CSV")
+    course_args(p)
+    p.add_argument("--out", help="output file (default: reports/<assignment>-grades.csv)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("feedback", help="(re)generate feedback from the gradebook")
+    course_args(p)
+    p.add_argument("--workers", type=int, default=None)
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("results", help="print the results table")
+    course_args(p)
+    p.set_defaults(func=cmd_results)
+
+    p = sub.add_parser("sandbox-check", help="check that bubblewrap works here")
+    course_args(p, assignment=False)
+    _add_sandbox_args(p)
+    p.set_defaults(func=cmd_sandbox_check)
+
+    p = sub.add_parser("demo", help="grade a sample class end to end")
+    p.add_argument("--dir", default=str(REPO_ROOT / "build" / "demo"), help="where to build the class")
+    p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--keep", action="store_true", help="reuse an existing demo class (resume)")
+    _add_sandbox_args(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("build", help="regenerate release/ and notebooks/", add_help=False)
+    p.set_defaults(func=None)
+
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "build":
+        from .build import main as build_main
+
+        return build_main(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,329 @@
+"""Grade a whole class with one command: parallel, sandboxed, resumable.
+
+    python -m autograder grade section03 [--course DIR] [--workers N] [--force] [--no-sandbox]
+
+The parent process
+
+1. checks that the sandbox works here (or stops with what to do, unless ``--no-sandbox``);
+2. makes the run's private copy of the trusted packages (``helpers``, ``autograder``) and a
+   private SQLite copy of the gradebook per worker;
+3. decides who needs grading: a student is graded again only when the content hash of the
+   submission, or the fingerprint of what grading depends on (source notebooks, trusted
+   packages, limits), differs from the one recorded after their last successful grading
+   (``.autograder/<assignment>/state.json``), or with ``--force``;
+4. runs :func:`autograder.worker.grade_student` for them on ``--workers`` processes (one
+   student at a time per worker, so one student's notebooks never compete with each other),
+   with a tqdm progress bar;
+5. merges each result into the course gradebook through nbgrader's ``Gradebook`` API as it
+   arrives, then records it in the state file, so an interrupted run loses at most the
+   students in flight.
+
+A worker process that dies (it should not: student code runs in the sandboxed kernel, not
+in the worker) is replaced and its student retried once; a student who still cannot be
+graded is recorded with the reason and the batch goes on.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import shutil
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from nbgrader.api import Gradebook, MissingEntry
+
+from . import sandbox as sb
+from .course import Course, tree_hash
+from .intake import expected_metadata
+
+STATE_VERSION = 1
+
+
+class GradingError(RuntimeError):
+    """The class cannot be graded as asked (not a student's fault)."""
+
+
+@dataclasses.dataclass
+class Options:
+    workers: int | None = None
+    force: bool = False
+    sandbox: sb.SandboxConfig = dataclasses.field(default_factory=sb.SandboxConfig)
+    students: list[str] | None = None
+    feedback: bool = True
+    progress: bool = True
+    timeout: int | None = None          # seconds per cell (default: nbgrader_config.py)
+    notebook_budget: int | None = None  # wall-clock seconds per notebook
+
+
+@dataclasses.dataclass
+class RunSummary:
+    graded: list[str]
+    skipped: list[str]
+    failed: list[str]
+    seconds: float
+    state_path: Path
+
+
+# ------------------------------------------------------------------------------------------
+# State (resumability)
+
+def load_state(course: Course) -> dict:
+    path = course.state_dir / "state.json"
+    if path.exists():
+        try:
+            state = json.loads(path.read_text())
+            if state.get("version") == STATE_VERSION:
+                return state
+        except ValueError:
+            pass
+    return {"version": STATE_VERSION, "students": {}}
+
+
+def save_state(course: Course, state: dict) -> None:
+    path = course.state_dir / "state.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(state, indent=1, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+def fingerprint(course: Course, options: Options) -> str:
+    """What a grade depends on besides the submission."""
+    digest = hashlib.sha256()
+    digest.update(tree_hash(course.source_dir).encode())
+    for root, package in options.sandbox.trusted_packages:
+        digest.update(tree_hash(Path(root) / package).encode())
+    cfg = options.sandbox
+    digest.update(json.dumps([cfg.enabled, cfg.memory_mb, cfg.cpu_seconds, cfg.nproc,
+                              list(cfg.preimport), options.timeout, options.notebook_budget,
+                              options.feedback]).encode())
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------------------------------
+# Gradebook
+
+def gradebook_notebooks(course: Course) -> list[str]:
+    try:
+        with Gradebook(course.db_url) as gb:
+            return sorted(nb.name for nb in gb.find_assignment(course.assignment).notebooks)
+    except MissingEntry:
+        raise GradingError(
+            f"assignment {course.assignment!r} is not in the gradebook {course.db_url}: run "
+            f"`nbgrader generate_assignment {course.assignment}` in {course.root} first") from None
+
+
+def copy_gradebook(course: Course, dest: Path) -> str:
+    """A consistent private copy of a SQLite gradebook (the backup API, safe while in use)."""
+    src_path = course.sqlite_path
+    if src_path is None:
+        return course.db_url  # a server database (PostgreSQL) copes with concurrent writers
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        dest.unlink()
+    src = sqlite3.connect(src_path)
+    dst = sqlite3.connect(dest)
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
+    return f"sqlite:///{dest}"
+
+
+def merge_result(db_url: str, assignment: str, result: dict) -> None:
+    """Write one student's autograde results into the course gradebook.
+
+    Only the fields nbgrader's autograde writes are touched (submission timestamp, auto
+    scores, needs-manual-grade, auto comments, late penalty); manual scores a TA entered
+    meanwhile are kept, and a cell with a manual score stays flagged for review, as
+    nbgrader's ``SaveAutoGrades`` does.
+    """
+    data = result["gradebook"]
+    student = result["student"]
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(student)
+        kwargs = {}
+        if data.get("timestamp"):
+            kwargs["timestamp"] = dt.datetime.fromisoformat(data["timestamp"])
+        gb.update_or_create_submission(assignment, student, **kwargs)
+        for nb_name, nb_data in data["notebooks"].items():
+            sub_nb = gb.find_submission_notebook(nb_name, assignment, student)
+            sub_nb.late_submission_penalty = nb_data["late_penalty"]
+            for g in nb_data["grades"]:
+                grade = gb.find_grade(g["name"], nb_name, assignment, student)
+                grade.auto_score = g["auto_score"]
+                grade.needs_manual_grade = (True if grade.manual_score is not None
+                                            else bool(g["needs_manual_grade"]))
+            for c in nb_data["comments"]:
+                comment = gb.find_comment(c["name"], nb_name, assignment, student)
+                comment.auto_comment = c["auto_comment"]
+        gb.db.commit()
+
+
+def scores_from_result(result: dict) -> dict:
+    out = {}
+    for nb_name, nb_data in result.get("gradebook", {}).get("notebooks", {}).items():
+        auto = [g for g in nb_data["grades"] if g["auto_score"] is not None]
+        out[nb_name] = {"auto_score": sum(g["auto_score"] for g in auto),
+                        "max_score": sum(g["max_score"] for g in nb_data["grades"]),
+                        "pending_manual": sum(1 for g in nb_data["grades"] if g["needs_manual_grade"])}
+    return out
+
+
+# ------------------------------------------------------------------------------------------
+# The run
+
+def _prepare_sandbox(course: Course, options: Options) -> dict:
+    cfg = options.sandbox
+    public = []
+    if course.release_dir.is_dir():
+        public = [str(p.relative_to(course.release_dir)) for p in course.release_dir.rglob("*")
+                  if p.is_file() and p.suffix != ".ipynb"]
+    cfg = dataclasses.replace(cfg, public_files=tuple(public))
+    if not cfg.mpl_cache:
+        cfg = dataclasses.replace(cfg, mpl_cache=sb.prepare_mpl_cache(course.state_dir / "mplcache"))
+    settings = dataclasses.asdict(cfg)
+    if cfg.enabled:
+        sb.check_sandbox(cfg, course.state_dir / "scratch")
+        settings["trusted"] = sb.prepare_trusted_tree(cfg, course.state_dir / "trusted")
+    else:
+        settings["trusted"] = []
+    return settings
+
+
+def _tasks(course: Course, options: Options, todo: list[str], expected: dict,
+           settings: dict, hashes: dict) -> list[dict]:
+    state_dir = course.state_dir
+    return [{
+        "course_root": str(course.root), "assignment": course.assignment, "student": student,
+        "hash": hashes[student], "expected": expected, "sandbox": settings,
+        "db_url": f"sqlite:///{state_dir}/db/worker-{{slot}}.db" if course.sqlite_path
+        else course.db_url,
+        "staging_root": str(state_dir / "staging"),
+        "scratch_root": str(state_dir / "scratch" / "w{slot}"),
+        "timeout": options.timeout, "notebook_budget": options.notebook_budget,
+        "feedback": options.feedback,
+    } for student in todo]
+
+
+def grade_class(course: Course, options: Options | None = None) -> RunSummary:
+    options = options or Options()
+    start = time.monotonic()
+    notebooks = gradebook_notebooks(course)
+    students = course.students()
+    if options.students:
+        unknown = sorted(set(options.students) - set(students))
+        if unknown:
+            raise GradingError(f"no collected submission for: {', '.join(unknown)}")
+        students = [s for s in students if s in options.students]
+    folder = course.release_dir if course.release_dir.is_dir() else course.source_dir
+    expected = {k: v for k, v in expected_metadata(folder).items() if k in notebooks}
+    for name in notebooks:
+        expected.setdefault(name, {})
+
+    state = load_state(course)
+    fp = fingerprint(course, options)
+    hashes, todo, skipped = {}, [], []
+    for student in students:
+        hashes[student] = hashlib.sha256(
+            (tree_hash(course.submission_dir(student)) + fp).encode()).hexdigest()
+        previous = state["students"].get(student, {})
+        fresh = (previous.get("hash") == hashes[student] and previous.get("status") == "graded"
+                 and (course.autograded_root / student / course.assignment).is_dir())
+        if fresh and not options.force:
+            skipped.append(student)
+        else:
+            todo.append(student)
+
+    graded, failed = [], []
+    if todo:
+        settings = _prepare_sandbox(course, options)
+        workers = max(1, min(options.workers or os.cpu_count() or 1, len(todo)))
+        if course.sqlite_path:
+            for slot in range(workers):
+                copy_gradebook(course, course.state_dir / "db" / f"worker-{slot}.db")
+        tasks = {t["student"]: t for t in _tasks(course, options, todo, expected, settings, hashes)}
+        for result in _run_pool(tasks, workers, options.progress):
+            student = result["student"]
+            record = {"hash": result["hash"], "status": result["status"],
+                      "graded_at": dt.datetime.now().isoformat(timespec="seconds"),
+                      "issues": result["issues"], "notebooks": result["notebooks"],
+                      "intake": result.get("intake", {}), "log": result.get("log", "")}
+            if result["status"] == "graded":
+                try:
+                    merge_result(course.db_url, course.assignment, result)
+                    record["scores"] = scores_from_result(result)
+                    graded.append(student)
+                except Exception as exc:  # keep going; the student is retried next run
+                    record["status"] = "error"
+                    record["issues"].append(f"could not write the gradebook: {exc}")
+                    failed.append(student)
+            else:
+                failed.append(student)
+            state["students"][student] = record
+            save_state(course, state)
+        shutil.rmtree(course.state_dir / "db", ignore_errors=True)
+        shutil.rmtree(course.state_dir / "staging", ignore_errors=True)
+        shutil.rmtree(course.state_dir / "scratch", ignore_errors=True)
+    return RunSummary(graded=graded, skipped=skipped, failed=failed,
+                      seconds=time.monotonic() - start, state_path=course.state_dir / "state.json")
+
+
+def _run_pool(tasks: dict[str, dict], workers: int, progress: bool):
+    """Yield results as students finish; survive a worker process dying."""
+    from tqdm import tqdm
+
+    from .worker import grade_student, init_worker
+
+    ctx = mp.get_context("spawn")
+    pending = list(tasks)
+    attempts = {s: 0 for s in tasks}
+    bar = tqdm(total=len(tasks), unit="student", desc="grading", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
+    try:
+        while pending:
+            slots = ctx.Queue()
+            for slot in range(workers):
+                slots.put(slot)
+            broken = False
+            with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                        initializer=init_worker, initargs=(slots,)) as pool:
+                futures = {pool.submit(grade_student, tasks[s]): s for s in pending}
+                for future in cf.as_completed(futures):
+                    student = futures[future]
+                    try:
+                        result = future.result()
+                    except cf.process.BrokenProcessPool:
+                        broken = True
+                        continue
+                    except Exception as exc:
+                        result = {"student": student, "hash": tasks[student]["hash"],
+                                  "status": "error", "notebooks": {},
+                                  "issues": [f"grading failed: {type(exc).__name__}: {exc}"]}
+                    pending.remove(student)
+                    bar.update(1)
+                    bar.set_postfix_str(student[:20])
+                    yield result
+            if broken:
+                retry = []
+                for student in pending:
+                    attempts[student] += 1
+                    if attempts[student] >= 2:
+                        bar.update(1)
+                        yield {"student": student, "hash": tasks[student]["hash"],
+                               "status": "error", "notebooks": {},
+                               "issues": ["the grading worker process died twice on this "
+                                          "submission"]}
+                    else:
+                        retry.append(student)
+                pending = retry
+    finally:
+        bar.close()

@@ -1,0 +1,185 @@
+"""Intake: turn a collected submission into the copy that nbgrader grades.
+
+The TA's ``submitted/<student>/<assignment>/`` is never modified. The grader works on a
+staged copy that holds only
+
+* the assignment's notebooks, each a regular file that parses as a notebook (a corrupt or
+  oversized notebook is left out and scores zero, with the reason);
+* ``timestamp.txt`` (nbgrader's collect time, for late penalties);
+
+and where every cell's grading metadata is the release's: flags (grade, solution, locked,
+task) and points are restored from the release for known cell ids, and removed from cells
+whose id is not in the assignment. Everything else (planted ``helpers/checks.py``, symlinks,
+data files, notebooks under other names) is left out and listed, so the TA sees it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from .course import IGNORED_NAMES
+
+MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024
+GRADING_KEYS = ("grade", "solution", "locked", "task", "points", "grade_id", "schema_version")
+
+
+@dataclasses.dataclass
+class Intake:
+    staged: list[str] = dataclasses.field(default_factory=list)
+    missing: list[str] = dataclasses.field(default_factory=list)
+    corrupt: dict[str, str] = dataclasses.field(default_factory=dict)
+    unexpected_notebooks: list[str] = dataclasses.field(default_factory=list)
+    removed_files: list[str] = dataclasses.field(default_factory=list)
+    metadata_fixes: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+
+    def issues(self) -> list[str]:
+        """Readable lines for the TA (and the report)."""
+        out = []
+        for name in self.missing:
+            hint = ""
+            if self.unexpected_notebooks:
+                hint = (" (submitted instead: " + ", ".join(self.unexpected_notebooks)
+                        + "; rename it and regrade if that is the same work)")
+            out.append(f"missing notebook {name}.ipynb: scored zero{hint}")
+        for name, why in self.corrupt.items():
+            out.append(f"notebook {name}.ipynb could not be read ({why}): scored zero")
+        if self.unexpected_notebooks and not self.missing:
+            out.append("notebooks not in the assignment were ignored: "
+                       + ", ".join(self.unexpected_notebooks))
+        if self.removed_files:
+            shown = ", ".join(self.removed_files[:8])
+            more = f" and {len(self.removed_files) - 8} more" if len(self.removed_files) > 8 else ""
+            out.append(f"files not in the release were not used for grading: {shown}{more}")
+        for name, fixes in self.metadata_fixes.items():
+            out.append(f"{name}.ipynb: grading metadata restored from the release: "
+                       + "; ".join(fixes[:6]) + (" ..." if len(fixes) > 6 else ""))
+        return out
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def expected_metadata(folder: Path) -> dict[str, dict[str, dict]]:
+    """notebook id -> {grade_id: the nbgrader metadata the release gave that cell}."""
+    out = {}
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        cells = {}
+        for cell in nb.cells:
+            md = cell.metadata.get("nbgrader")
+            if md and md.get("grade_id"):
+                cells[md["grade_id"]] = {"cell_type": cell.cell_type,
+                                         **{k: md[k] for k in GRADING_KEYS if k in md}}
+        out[path.stem] = cells
+    return out
+
+
+def _fix_metadata(nb, truth: dict[str, dict]) -> list[str]:
+    fixes = []
+    seen = set()
+    for index, cell in enumerate(nb.cells):
+        md = cell.get("metadata", {}).get("nbgrader")
+        if md is None:
+            continue
+        if not isinstance(md, dict):
+            del cell.metadata["nbgrader"]
+            fixes.append(f"cell {index}: malformed grading metadata removed")
+            continue
+        gid = md.get("grade_id")
+        if gid not in truth or gid in seen:
+            if any(md.get(k) for k in ("grade", "solution", "task", "locked")):
+                fixes.append(f"cell {index}: grading metadata of unknown or duplicate cell "
+                             f"{gid!r} removed")
+            del cell.metadata["nbgrader"]
+            continue
+        seen.add(gid)
+        want = truth[gid]
+        for key in GRADING_KEYS:
+            if key == "grade_id":
+                continue
+            if key in want and md.get(key) != want[key]:
+                fixes.append(f"{gid}: {key} {md.get(key)!r} -> {want[key]!r}")
+                md[key] = want[key]
+            elif key not in want and key in md and key not in ("schema_version",):
+                fixes.append(f"{gid}: {key} removed")
+                del md[key]
+    return fixes
+
+
+def stage_submission(src: Path, dest: Path, expected: dict[str, dict[str, dict]]) -> Intake:
+    """Copy the gradeable part of ``src`` to ``dest`` (replaced); say what was left out."""
+    intake = Intake()
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    found: set[str] = set()
+    if src.is_dir():
+        for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
+            rel_dir = Path(dirpath).relative_to(src)
+            kept_dirs = []
+            for d in sorted(dirnames):
+                full = Path(dirpath) / d
+                if d in IGNORED_NAMES or d.startswith("."):
+                    continue
+                if full.is_symlink():
+                    intake.removed_files.append(str(rel_dir / d) + " (symlink)")
+                    continue
+                kept_dirs.append(d)
+            dirnames[:] = kept_dirs
+            for name in sorted(filenames):
+                full = Path(dirpath) / name
+                rel = rel_dir / name
+                if name in IGNORED_NAMES or name.startswith("."):
+                    continue
+                top = rel_dir == Path(".")
+                if top and name == "timestamp.txt" and full.is_file() and not full.is_symlink():
+                    if full.stat().st_size < 1024:
+                        shutil.copyfile(full, dest / name)
+                    continue
+                if top and name.endswith(".ipynb") and name[:-6] in expected:
+                    _stage_notebook(full, dest / name, expected[name[:-6]], intake)
+                    found.add(name[:-6])
+                    continue
+                if name.endswith(".ipynb"):
+                    intake.unexpected_notebooks.append(str(rel))
+                    continue
+                intake.removed_files.append(str(rel) + (" (symlink)" if full.is_symlink() else ""))
+    for notebook in sorted(expected):
+        if notebook not in found:
+            intake.missing.append(notebook)
+    return intake
+
+
+def _stage_notebook(src: Path, dest: Path, truth: dict[str, dict], intake: Intake) -> None:
+    notebook = src.stem
+    if src.is_symlink() or not src.is_file():
+        intake.corrupt[notebook] = "not a regular file"
+        return
+    if src.stat().st_size > MAX_NOTEBOOK_BYTES:
+        intake.corrupt[notebook] = f"larger than {MAX_NOTEBOOK_BYTES // (1024 * 1024)} MB"
+        return
+    try:
+        with open(src, encoding="utf-8") as fh:
+            raw = json.load(fh)
+        if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
+            raise ValueError("no list of cells")
+        nb = nbformat.reads(json.dumps(raw), as_version=4)
+        for cell in nb.cells:
+            cell.setdefault("metadata", {})
+            if cell.get("cell_type") not in ("code", "markdown", "raw"):
+                raise ValueError(f"unknown cell type {cell.get('cell_type')!r}")
+            if not isinstance(cell.get("source", ""), str):
+                raise ValueError("cell source is not text")
+    except (ValueError, UnicodeDecodeError, TypeError, KeyError, AttributeError) as exc:
+        intake.corrupt[notebook] = f"not a valid notebook: {type(exc).__name__}: {str(exc)[:200]}"
+        return
+    fixes = _fix_metadata(nb, truth)
+    if fixes:
+        intake.metadata_fixes[notebook] = fixes
+    intake.staged.append(notebook)
+    nbformat.write(nb, dest)
