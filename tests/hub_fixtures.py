@@ -211,3 +211,92 @@ def notebook_text(path: Path) -> str:
 
 def dump_json(obj) -> str:
     return json.dumps(obj, indent=1, sort_keys=True, default=str)
+
+
+# --------------------------------------------------------------------------- a real JupyterHub
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+CHP = HUB_DIR / "node_modules" / ".bin" / "configurable-http-proxy"
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Hub:
+    """jupyterhub -f jupyterhub/jupyterhub_config_local.py on loopback, in its own session."""
+
+    password = "dl-section03-test-password"
+
+    def __init__(self, course: Course, students, graders):
+        self.course = course
+        self.data = course.base / "hub"
+        self.data.mkdir(exist_ok=True)
+        self.log_path = self.data / "jupyterhub.log"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith(("JUPYTER", "NBGRADER", "PYTEST_XDIST"))}
+        self.env.update(
+            DL_HUB_DATA=str(self.data),
+            DL_HUB_HOMES=str(course.homes),
+            DL_COURSE_ROOT=str(course.root),
+            NBGRADER_EXCHANGE_ROOT=str(course.exchange),
+            DL_HUB_PASSWORD=self.password,
+            DL_ROSTER=str(course.write_roster(students)),
+            DL_GRADERS=",".join(graders),
+            DL_HUB_BIND_URL=self.url,
+            DL_HUB_PORT=str(free_port()),
+            DL_PROXY_API_PORT=str(free_port()),
+            DL_FORMGRADER_PORT=str(free_port()),
+            CONFIGPROXY_AUTH_TOKEN=os.urandom(16).hex(),
+            PYTHONDONTWRITEBYTECODE="1",
+            HOME=str(self.data),
+        )
+        self.proc = None
+
+    def start(self, timeout=120):
+        import urllib.request
+        self._log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).parent / "jupyterhub"),
+             "-f", str(HUB_DIR / "jupyterhub_config_local.py")],
+            cwd=self.data, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyterhub exited {self.proc.returncode}:\n{self.log()}")
+            try:
+                with urllib.request.urlopen(self.url + "/hub/api", timeout=2) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.25)  # polling a port that is not listening yet
+        raise TimeoutError(f"jupyterhub did not answer in {timeout}s:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-20000:]
+
+    def stop(self):
+        import signal
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # the hub, its proxy, servers, service
+            self.proc.wait(timeout=30)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            pass
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self._log.close()
