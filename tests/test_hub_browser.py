@@ -1,0 +1,367 @@
+"""End to end on a real JupyterHub, driven in headless Chromium with Playwright.
+
+The hub is jupyterhub/jupyterhub_config_local.py (which loads the real jupyterhub_config.py)
+started on loopback with its configurable-http-proxy from jupyterhub/node_modules. The story:
+
+  TA (command line)   generate + release section03 into the exchange
+  student (browser)   logs in -> Nbgrader > Assignment List -> Fetch -> opens problem 2,
+                      fills every answer cell, Run All, sees the sliding-filter animation play,
+                      Validate; answers a written question of problem 1; Submit
+  student (browser)   cannot reach the graders' formgrader service
+  TA (browser)        formgrader: Collect
+  TA (command line)   the class grading command (python -m autograder grade)
+  TA (browser)        formgrader: grades the written answer, comments, Generate + Release Feedback
+  student (browser)   Fetch Feedback, opens the feedback: score and the TA's comment, no hidden test
+
+Screenshots of each step: tests/artifacts/hub/*.png. Waits are Playwright's auto-waiting
+locators and expectations, never sleeps.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.hub_fixtures import (
+    ARTIFACTS, CHP, CHROMIUM, CHROMIUM_ARGS, COURSE_ID, Course, Hub, Person,
+    choose_assignment, solution_cells,
+)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+pytestmark = pytest.mark.browser
+
+SHOTS = ARTIFACTS / "hub"
+STUDENTS = ["alice", "bob"]
+GRADERS = ["ta1"]
+LAB_NOTEBOOK = {"section03": "02_kernel_of_truth", "toy": "toy"}
+WRITTEN = {"section03": ("01_conv_arithmetic", "q1i"), "toy": ("toy", "explain")}
+WRITTEN_ANSWER = ("Training a deep conv net on two GPUs with ReLU activations, and dropout to "
+                  "fight overfitting.")
+TA_COMMENT = "Good: ReLU and GPUs. Mention dropout's effect on the fully connected layers too."
+
+if not Path(CHROMIUM).exists() or not CHP.exists():  # pragma: no cover - setup tells how
+    pytest.skip("needs Debian's chromium and jupyterhub/node_modules (run `make setup`)",
+                allow_module_level=True)
+
+
+def shot(page, name, locator=None):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    (locator or page).screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+# --------------------------------------------------------------------------- fixtures
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = Course(tmp_path_factory.mktemp("hub"), choose_assignment())
+    ta = Person(course, "ta1", "grader")
+    ta.nbgrader("db", "student", "import", str(course.write_roster(STUDENTS)))
+    ta.nbgrader("generate_assignment", course.assignment)
+    ta.nbgrader("release_assignment", course.assignment)
+    return course
+
+
+@pytest.fixture(scope="module")
+def hub(course):
+    hub = Hub(course, STUDENTS, GRADERS).start()
+    yield hub
+    hub.stop()
+    shutil.copy(hub.log_path, SHOTS / "jupyterhub.log") if SHOTS.exists() else None
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def login(browser, hub):
+    """login(user) -> a Page logged in to the hub, in its own browser context (own cookies)."""
+    contexts = []
+
+    def _login(user, next_url=None):
+        ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+        ctx.set_default_timeout(60_000)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.goto(hub.url + "/hub/login" + (f"?next={next_url}" if next_url else ""))
+        page.fill("#username_input", user)
+        page.fill("#password_input", hub.password)
+        return page
+
+    yield _login
+    for ctx in contexts:
+        ctx.close()
+
+
+# --------------------------------------------------------------------------- JupyterLab helpers
+
+def open_lab(page, user):
+    page.click("#login_submit")
+    page.wait_for_url(f"**/user/{user}/lab**", timeout=180_000)  # spawn + Lab load
+    expect(page.locator("#jp-main-dock-panel")).to_be_visible()
+    expect(page.get_by_text("Nbgrader", exact=True)).to_be_visible()
+
+
+def open_assignment_list(page):
+    page.get_by_text("Nbgrader", exact=True).click()
+    page.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
+    panel = page.locator("#assignments")
+    expect(panel).to_be_visible()
+    return panel
+
+
+def menu(page, top, item):
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{top}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
+
+
+def open_notebook(page, panel, aid, name):
+    fetched = panel.locator("#fetched_assignments_list > .list_item", has_text=aid).first
+    row = fetched.locator(".nested_list_item", has_text=name)
+    if not row.is_visible():
+        fetched.locator("a.assignment-notebooks-link").click()
+    row.locator("a", has_text=name).click()
+    nb = page.locator(".jp-NotebookPanel:visible")
+    expect(page.locator(".lm-TabBar-tab.lm-mod-current", has_text=f"{name}.ipynb")).to_be_visible()
+    expect(nb.locator(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
+                      ".jp-Toolbar-kernelStatus").first).to_be_attached()
+    return nb
+
+
+def type_into_cell(page, nb, index, text, markdown=False):
+    """Replace cell `index`'s text the way a student does: click in, select all, type."""
+    cell = nb.locator(".jp-Notebook .jp-Cell").nth(index)
+    cell.scroll_into_view_if_needed()
+    if markdown:
+        cell.locator(".jp-MarkdownOutput").dblclick()
+    editor = cell.locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text(text)
+    page.keyboard.press("Escape")
+    expect(editor).to_contain_text(text.splitlines()[0].strip())
+
+
+def fill_answers_in_browser(page, nb, nb_path, answers, only=None):
+    """Type the given answers into the answer cells of the open notebook (by cell index)."""
+    model = nbformat.read(nb_path, as_version=4)
+    cells = nb.locator(".jp-Notebook .jp-Cell")
+    expect(cells).to_have_count(len(model.cells))
+    filled = []
+    for i, cell in enumerate(model.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        gid = meta.get("grade_id")
+        if not meta.get("solution") or gid not in answers or (only and gid not in only):
+            continue
+        expect(cells.nth(i)).to_contain_text("YOUR")  # the stub the student replaces
+        type_into_cell(page, nb, i, answers[gid], markdown=cell.cell_type == "markdown")
+        filled.append(gid)
+    return filled
+
+
+def save(page, nb):
+    page.keyboard.press("Control+s")
+    expect(page.locator(".lm-TabBar-tab.lm-mod-current.jp-mod-dirty")).to_have_count(0)
+
+
+def run_all(page, nb, nb_path):
+    menu(page, "Run", "Run All Cells")
+    model = nbformat.read(nb_path, as_version=4)
+    last_code = max(i for i, c in enumerate(model.cells) if c.cell_type == "code")
+    prompt = nb.locator(".jp-Notebook .jp-Cell").nth(last_code).locator(".jp-InputPrompt")
+    expect(prompt).to_have_text(re.compile(r"\[\d+\]"), timeout=180_000)
+    errors = nb.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    expect(errors).to_have_count(0)
+
+
+# --------------------------------------------------------------------------- the journey
+
+def test_student_and_ta_journey(course, hub, login):
+    aid = course.assignment
+    source = course.root / "source" / aid
+    lab_nb = LAB_NOTEBOOK[aid]
+    written_nb, written_id = WRITTEN[aid]
+    home = course.homes / "alice"
+
+    # --- student: log in, Assignments tab, fetch ---------------------------------------------
+    page = login("alice")
+    shot(page, "01_login")
+    open_lab(page, "alice")
+    panel = open_assignment_list(page)
+    released = panel.locator("#released_assignments_list .list_item", has_text=aid)
+    expect(released).to_contain_text(COURSE_ID)
+    shot(page, "02_assignments_released")
+    released.get_by_role("button", name="Fetch").click()
+    fetched = panel.locator("#fetched_assignments_list > .list_item", has_text=aid).first
+    expect(fetched).to_be_visible()
+    fetched.locator("a.assignment-notebooks-link").click()
+    expect(fetched.locator(".nested_list_item", has_text=lab_nb)).to_be_visible()
+    shot(page, "03_fetched")
+    assert (home / aid / f"{lab_nb}.ipynb").exists()
+
+    # --- student: problem 2 in JupyterLab: answer, run, watch the animation, validate -------
+    nb_path = home / aid / f"{lab_nb}.ipynb"
+    nb = open_notebook(page, panel, aid, lab_nb)
+    answers = solution_cells(source / f"{lab_nb}.ipynb")
+    assert fill_answers_in_browser(page, nb, nb_path, answers)
+    save(page, nb)
+    run_all(page, nb, nb_path)
+    save(page, nb)
+    shot(page, "04_notebook_run")
+    if aid == "section03":
+        anim = nb.locator(".jp-OutputArea-output .animation").first
+        anim.scroll_into_view_if_needed()
+        expect(anim).to_be_visible()
+        frame = anim.locator("img[id^='_anim_img']")
+        slider = anim.locator("input.anim-slider")
+        expect(frame).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+        anim.get_by_role("button", name="Pause").click()
+        anim.get_by_role("button", name="First frame").click()
+        expect(slider).to_have_value("0")
+        first_src = frame.get_attribute("src")
+        anim.get_by_role("button", name="Next frame").click()
+        anim.get_by_role("button", name="Next frame").click()
+        expect(slider).to_have_value("2")  # the player's JavaScript ran: a trusted output
+        assert frame.get_attribute("src") != first_src
+        shot(page, "05_sliding_filter_animation", anim)
+
+    nb.locator(".jp-Toolbar-item", has_text="Validate").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text("Success! Your notebook passes all the tests.", timeout=300_000)
+    shot(page, "06_validate")
+    dialog.get_by_role("button").last.click()
+    expect(dialog).to_have_count(0)
+
+    # --- student: a written answer in problem 1 ----------------------------------------------
+    panel = open_assignment_list(page)
+    wnb = open_notebook(page, panel, aid, written_nb)
+    assert fill_answers_in_browser(page, wnb, home / aid / f"{written_nb}.ipynb",
+                                   {written_id: WRITTEN_ANSWER}) == [written_id]
+    save(page, wnb)
+    saved = nbformat.read(home / aid / f"{written_nb}.ipynb", as_version=4)
+    assert any(c.source == WRITTEN_ANSWER for c in saved.cells)
+
+    # --- student: submit --------------------------------------------------------------------
+    panel = open_assignment_list(page)
+    panel.locator("#fetched_assignments_list > .list_item", has_text=aid).first \
+        .get_by_role("button", name="Submit").click()
+    submitted = panel.locator("#submitted_assignments_list .list_item", has_text=aid)
+    expect(submitted.first).to_be_visible(timeout=120_000)
+    shot(page, "07_submitted")
+    inbound = list((course.exchange / COURSE_ID / "inbound").glob(f"alice+{aid}+*"))
+    assert len(inbound) == 1
+
+    # --- a student cannot open the graders' service ------------------------------------------
+    resp = page.goto(hub.url + f"/services/{COURSE_ID}/formgrader")
+    assert resp.status == 403, resp.status
+    assert page.goto(hub.url + "/user/alice/formgrader").status == 404
+    page.goto(hub.url + "/user/alice/lab")
+
+    # --- TA: formgrader, collect ------------------------------------------------------------
+    ta = login("ta1", next_url=f"/services/{COURSE_ID}/formgrader/manage_assignments")
+    ta.click("#login_submit")
+    ta.wait_for_url(f"**/services/{COURSE_ID}/formgrader/manage_assignments**")
+    row = ta.locator("tr", has_text=aid).first
+    expect(row.locator("td.collect a")).to_be_visible()
+    shot(ta, "08_formgrader_assignments")
+    row.locator("td.collect a").click()
+    modal = ta.locator("#success-modal")
+    expect(modal).to_contain_text("Successfully collected", timeout=120_000)
+    modal.get_by_role("button", name="Close").click()
+    assert (course.root / "submitted" / "alice" / aid).is_dir()
+
+    # --- TA: the class grading command -----------------------------------------------------
+    grade_class(course)
+
+    # --- TA: formgrader, grade the written answer --------------------------------------------
+    ta.goto(hub.url + f"/services/{COURSE_ID}/formgrader/gradebook/{aid}/{written_nb}")
+    ta.get_by_role("link", name="Submission #1").click()
+    score = ta.locator(f"input.score#{written_id}")
+    expect(score).to_be_visible()
+    ta.locator(f"#{written_id}").scroll_into_view_if_needed()
+    expect(ta.locator("body")).to_contain_text(WRITTEN_ANSWER)
+    with ta.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"):
+        score.fill("1.5")
+        score.press("Tab")
+    comment = ta.locator(f"textarea#{written_id}-comment")
+    with ta.expect_response(lambda r: "/formgrader/api/comment/" in r.url and r.request.method == "PUT"):
+        comment.fill(TA_COMMENT)
+        comment.press("Tab")
+    shot(ta, "09_formgrader_manual_grade")
+    gb = course.gradebook()
+    try:
+        grade = gb.find_grade(written_id, written_nb, aid, "alice")
+        assert grade.manual_score == 1.5
+        assert gb.find_comment(written_id, written_nb, aid, "alice").manual_comment == TA_COMMENT
+    finally:
+        gb.close()
+
+    # --- TA: formgrader, generate + release feedback -----------------------------------------
+    ta.goto(hub.url + f"/services/{COURSE_ID}/formgrader/manage_assignments")
+    row = ta.locator("tr", has_text=aid).first
+    row.locator("td.generate-feedback a").click()
+    modal = ta.locator("#success-modal")
+    expect(modal).to_contain_text("Successfully generated feedback", timeout=300_000)
+    modal.get_by_role("button", name="Close").click()
+    row = ta.locator("tr", has_text=aid).first
+    row.locator("td.release-feedback a").click()
+    expect(modal).to_contain_text("Successfully released feedback", timeout=120_000)
+    shot(ta, "10_formgrader_feedback_released")
+    modal.get_by_role("button", name="Close").click()
+
+    # --- student: fetch and read the feedback -------------------------------------------------
+    panel = open_assignment_list(page)
+    sub = panel.locator("#submitted_assignments_list .list_item", has_text=aid).first
+    sub.get_by_role("button", name="Fetch Feedback").click()
+    link = panel.locator("#submitted_assignments_list").get_by_text("view feedback").first
+    expect(link).to_be_visible(timeout=120_000)
+    shot(page, "11_feedback_fetched")
+    feedback_dir = home / aid / "feedback"
+    htmls = sorted(feedback_dir.glob(f"*/{written_nb}.html"))
+    assert htmls, list(feedback_dir.rglob("*"))
+    fb = page.context.new_page()
+    rel = htmls[-1].relative_to(home).as_posix()
+    fb.goto(hub.url + f"/user/alice/files/{rel}")
+    expect(fb.locator("body")).to_contain_text(TA_COMMENT)
+    expect(fb.locator("body")).to_contain_text(WRITTEN_ANSWER)
+    shot(fb, "12_feedback_page")
+    for h in feedback_dir.rglob("*.html"):
+        assert "BEGIN HIDDEN TESTS" not in h.read_text(errors="replace")
+        assert "helpers.checks" not in h.read_text(errors="replace")
+
+
+def grade_class(course):
+    """The TA's one command for the whole class (autograder/), else plain nbgrader autograde."""
+    ta = Person(course, "ta1", "grader")
+    env = ta.env()
+    if (Path(__file__).resolve().parents[1] / "autograder" / "grade.py").exists():
+        cmd = [sys.executable, "-m", "autograder", "grade", course.assignment,
+               "--course", str(course.root), "--no-feedback", "--quiet"]
+        check = subprocess.run([sys.executable, "-m", "autograder", "sandbox-check"],
+                               cwd=course.root, env=env, capture_output=True, text=True)
+        if check.returncode != 0:
+            cmd.append("--no-sandbox")
+        proc = subprocess.run(cmd, cwd=course.root, env=env, capture_output=True, text=True,
+                              timeout=1200)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    else:
+        ta.nbgrader("autograde", course.assignment, timeout=1200)
+    gb = course.gradebook()
+    try:
+        sub = gb.find_submission(course.assignment, "alice")
+        assert sub.code_score > 0
+    finally:
+        gb.close()
