@@ -60,6 +60,7 @@ class Options:
     progress: bool = True
     timeout: int | None = None          # seconds per cell (default: nbgrader_config.py)
     notebook_budget: int | None = None  # wall-clock seconds per notebook
+    unresponsive_grace: int | None = None  # seconds a kernel may stay busy after a timeout
 
 
 @dataclasses.dataclass
@@ -146,8 +147,11 @@ def merge_result(db_url: str, assignment: str, result: dict) -> None:
     meanwhile are kept, and a cell with a manual score stays flagged for review, as
     nbgrader's ``SaveAutoGrades`` does.
     """
+    import warnings
+
     data = result["gradebook"]
     student = result["student"]
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     with Gradebook(db_url) as gb:
         gb.update_or_create_student(student)
         kwargs = {}
@@ -210,6 +214,7 @@ def _tasks(course: Course, options: Options, todo: list[str], expected: dict,
         "staging_root": str(state_dir / "staging"),
         "scratch_root": str(state_dir / "scratch" / "w{slot}"),
         "timeout": options.timeout, "notebook_budget": options.notebook_budget,
+        "unresponsive_grace": options.unresponsive_grace,
         "feedback": options.feedback,
     } for student in todo]
 

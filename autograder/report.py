@@ -1,9 +1,315 @@
-"""Class report (placeholder, replaced below)."""
+"""The class report: one self-contained HTML file a TA opens in a browser.
+
+    python -m autograder report section03      # reports/section03-class-report.html
+
+Sections: overview and per-student table; score distribution of every graded question
+(matplotlib, embedded as PNG data URIs); the recognised mistakes, most frequent first
+(``[mistake: slug]`` in the autograded notebooks' error outputs); submissions whose grading
+hit a timeout, a dead kernel, tampering or intake problems, with the reasons; the manual
+grading still to do (from the gradebook).
+"""
+from __future__ import annotations
+
+import base64
+import collections
+import datetime as dt
+import html
+import io
+import re
 from pathlib import Path
 
+import nbformat
+from nbgrader.api import Gradebook, MissingEntry
 
-def write_report(course, dest=None) -> Path:
+from .course import Course
+
+MISTAKE_RE = re.compile(r"\[mistake: ([a-z0-9_-]+)\]")
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _esc(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+# ------------------------------------------------------------------------------------------
+# Data
+
+def gradebook_data(course: Course) -> dict:
+    """Scores per student and question, max scores, manual grading to do."""
+    out = {"notebooks": [], "questions": [], "max": {}, "kind": {}, "scores": {}, "totals": {},
+           "pending": []}
+    with Gradebook(course.db_url) as gb:
+        try:
+            assignment = gb.find_assignment(course.assignment)
+        except MissingEntry:
+            return out
+        out["notebooks"] = [nb.name for nb in assignment.notebooks]
+        for nb in assignment.notebooks:
+            for cell in nb.grade_cells:
+                key = (nb.name, cell.name)
+                out["questions"].append(key)
+                out["max"][key] = cell.max_score
+                out["kind"][key] = "auto" if cell.cell_type == "code" else "manual"
+        for sub in assignment.submissions:
+            student = sub.student.id
+            out["totals"][student] = (sub.score, sub.max_score)
+            for nb in sub.notebooks:
+                for g in nb.grades:
+                    out["scores"][(student, nb.name, g.name)] = g.score
+                    if g.needs_manual_grade:
+                        out["pending"].append((student, nb.name, g.name))
+    return out
+
+
+def mistakes_found(course: Course) -> dict:
+    """slug -> {"count": n, "students": set, "questions": Counter} from autograded outputs."""
+    found: dict[str, dict] = {}
+    root = course.autograded_root
+    if not root.is_dir():
+        return found
+    for path in sorted(root.glob(f"*/{course.assignment}/*.ipynb")):
+        student = path.parent.parent.name
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:
+            continue
+        for cell in nb.cells:
+            question = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "?")
+            for output in cell.get("outputs", []):
+                if output.get("output_type") != "error":
+                    continue
+                text = ANSI_RE.sub("", "\n".join([str(output.get("evalue", ""))]
+                                                 + list(output.get("traceback", []))))
+                for slug in sorted(set(MISTAKE_RE.findall(text))):
+                    entry = found.setdefault(slug, {"count": 0, "students": set(),
+                                                    "questions": collections.Counter()})
+                    entry["count"] += 1
+                    entry["students"].add(student)
+                    entry["questions"][f"{path.stem}/{question}"] += 1
+    return found
+
+
+def grading_problems(course: Course) -> list[dict]:
+    """From the last runs' state: per student, what went wrong while grading."""
+    from .grade import load_state
+
+    problems = []
+    for student, record in sorted(load_state(course)["students"].items()):
+        rows = []
+        if record.get("status") != "graded":
+            rows.append(("grading failed", "; ".join(record.get("issues", [])[:3])))
+        for nb, info in sorted(record.get("notebooks", {}).items()):
+            if info.get("status") in ("missing", "corrupt", "error"):
+                rows.append((f"{nb}: {info['status']}", info.get("error", "")))
+            if info.get("kernel", "ok") != "ok":
+                rows.append((f"{nb}: kernel", info["kernel"]))
+            for index in info.get("timeouts", []):
+                rows.append((f"{nb}: timeout", f"cell {index} did not finish in time"))
+            if info.get("not_run"):
+                rows.append((f"{nb}: not run", f"{info['not_run']} cell(s) after the failure"))
+            for what in info.get("tampering", []):
+                rows.append((f"{nb}: tampering", what))
+        intake = record.get("intake", {})
+        if intake.get("removed_files"):
+            rows.append(("files ignored", ", ".join(intake["removed_files"][:10])))
+        if intake.get("unexpected_notebooks"):
+            rows.append(("unexpected notebooks", ", ".join(intake["unexpected_notebooks"])))
+        for nb, fixes in intake.get("metadata_fixes", {}).items():
+            rows.append((f"{nb}: metadata restored", "; ".join(fixes[:5])))
+        for nb, why in intake.get("corrupt", {}).items():
+            rows.append((f"{nb}: unreadable", why))
+        if rows:
+            problems.append({"student": student, "rows": rows})
+    return problems
+
+
+# ------------------------------------------------------------------------------------------
+# Plots
+
+def _png_data_uri(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=72, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def distribution_plots(data: dict) -> dict[str, str]:
+    """notebook -> PNG data URI: one small histogram per graded question."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    students = sorted(data["totals"])
+    images = {}
+    for notebook in data["notebooks"]:
+        questions = [q for q in data["questions"] if q[0] == notebook]
+        if not questions or not students:
+            continue
+        cols = min(4, len(questions))
+        rows = (len(questions) + cols - 1) // cols
+        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.2 * rows), squeeze=False)
+        for ax, (nb, question) in zip(axes.flat, questions):
+            maximum = data["max"][(nb, question)]
+            values = [data["scores"].get((s, nb, question)) for s in students]
+            graded = [v for v in values if v is not None]
+            counts = collections.Counter(round(v, 2) for v in graded)
+            xs = sorted(set(counts) | {0.0, float(maximum)})
+            ax.bar([str(x) for x in xs], [counts.get(x, 0) for x in xs], color="#0072B2",
+                   edgecolor="black")
+            kind = data["kind"][(nb, question)]
+            ax.set_title(f"{question} ({kind}, max {maximum:g})", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.set_ylabel("students", fontsize=7)
+            missing = len(values) - len(graded)
+            if missing:
+                ax.text(0.98, 0.95, f"{missing} ungraded", transform=ax.transAxes,
+                        ha="right", va="top", fontsize=7, color="#D55E00")
+        for ax in list(axes.flat)[len(questions):]:
+            ax.axis("off")
+        fig.suptitle(notebook, fontsize=10)
+        fig.tight_layout()
+        images[notebook] = _png_data_uri(fig)
+    return images
+
+
+def total_histogram(data: dict) -> str | None:
+    import matplotlib.pyplot as plt
+
+    totals = [score for score, _ in data["totals"].values()]
+    if not totals:
+        return None
+    maximum = max(m for _, m in data["totals"].values()) or 1
+    fig, ax = plt.subplots(figsize=(6, 2.4))
+    ax.hist(totals, bins=min(20, max(5, len(set(totals)))), range=(0, maximum),
+            color="#009E73", edgecolor="black")
+    ax.set_xlabel("total score")
+    ax.set_ylabel("students")
+    return _png_data_uri(fig)
+
+
+# ------------------------------------------------------------------------------------------
+# HTML
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:72em;color:#222}
+h1{font-size:1.6em} h2{border-bottom:2px solid #0072B2;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em} td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left}
+th{background:#eef4fa} td.num{text-align:right} .muted{color:#666} img{max-width:100%}
+.warn{color:#D55E00;font-weight:bold} code{background:#f4f4f4;padding:0 .2em}
+"""
+
+
+def render(course: Course, data: dict, mistakes: dict, problems: list[dict]) -> str:
+    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+             f"<title>{_esc(course.assignment)}: class report</title><style>{CSS}</style></head><body>"]
+    now = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    students = sorted(data["totals"])
+    parts.append(f"<h1>{_esc(course.assignment)}: class report</h1>"
+                 f"<p class='muted'>{len(students)} submissions, generated {now} from "
+                 f"{_esc(course.db_url)}</p>")
+    parts.append("<nav><a href='#scores'>Scores</a> · <a href='#mistakes'>Mistakes</a> · "
+                 "<a href='#problems'>Grading problems</a> · <a href='#manual'>Manual grading</a>"
+                 " · <a href='#students'>Students</a></nav>")
+
+    # scores
+    parts.append("<h2 id='scores'>Score distribution</h2>")
+    if students:
+        totals = [data["totals"][s][0] for s in students]
+        maximum = max(data["totals"][s][1] for s in students)
+        mean = sum(totals) / len(totals)
+        parts.append(f"<p>Mean total {mean:.1f} of {maximum:g}; "
+                     f"median {sorted(totals)[len(totals) // 2]:.1f}.</p>")
+        uri = total_histogram(data)
+        if uri:
+            parts.append(f"<img alt='histogram of total scores' src='{uri}'>")
+        parts.append("<table><tr><th>notebook</th><th>question</th><th>kind</th><th>max</th>"
+                     "<th>mean</th><th>full marks</th><th>zero</th></tr>")
+        for nb, q in data["questions"]:
+            values = [data["scores"].get((s, nb, q)) for s in students]
+            graded = [v for v in values if v is not None]
+            maximum_q = data["max"][(nb, q)]
+            mean_q = f"{sum(graded) / len(graded):.2f}" if graded else "-"
+            full = sum(1 for v in graded if v >= maximum_q)
+            zero = sum(1 for v in graded if v == 0)
+            parts.append(f"<tr><td>{_esc(nb)}</td><td>{_esc(q)}</td><td>{data['kind'][(nb, q)]}</td>"
+                         f"<td class='num'>{maximum_q:g}</td><td class='num'>{mean_q}</td>"
+                         f"<td class='num'>{full}</td><td class='num'>{zero}</td></tr>")
+        parts.append("</table>")
+        for notebook, uri in distribution_plots(data).items():
+            parts.append(f"<h3>{_esc(notebook)}</h3><img alt='score distribution per question of "
+                         f"{_esc(notebook)}' src='{uri}'>")
+    else:
+        parts.append("<p>No submissions graded yet.</p>")
+
+    # mistakes
+    parts.append("<h2 id='mistakes'>Most frequent recognised mistakes</h2>")
+    if mistakes:
+        parts.append("<table><tr><th>mistake</th><th>times</th><th>students</th>"
+                     "<th>where</th><th>who</th></tr>")
+        for slug, entry in sorted(mistakes.items(), key=lambda kv: (-len(kv[1]["students"]), kv[0])):
+            where = ", ".join(f"{_esc(q)} ({n})" for q, n in entry["questions"].most_common())
+            who = ", ".join(_esc(s) for s in sorted(entry["students"])[:12])
+            if len(entry["students"]) > 12:
+                who += f" and {len(entry['students']) - 12} more"
+            parts.append(f"<tr><td><code>{_esc(slug)}</code></td><td class='num'>{entry['count']}</td>"
+                         f"<td class='num'>{len(entry['students'])}</td><td>{where}</td><td>{who}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p>No recognised mistakes in the autograded notebooks.</p>")
+
+    # problems
+    parts.append("<h2 id='problems'>Grading problems (timeouts, crashes, tampering, files)</h2>")
+    if problems:
+        parts.append("<table><tr><th>student</th><th>what</th><th>why</th></tr>")
+        for entry in problems:
+            for i, (what, why) in enumerate(entry["rows"]):
+                name = _esc(entry["student"]) if i == 0 else ""
+                cls = " class='warn'" if "tampering" in what or "failed" in what else ""
+                parts.append(f"<tr><td>{name}</td><td{cls}>{_esc(what)}</td><td>{_esc(why)}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p>None: every submission ran to the end within its limits.</p>")
+
+    # manual grading
+    parts.append("<h2 id='manual'>Manual grading still to do</h2>")
+    if data["pending"]:
+        by_question = collections.defaultdict(list)
+        for student, nb, q in data["pending"]:
+            by_question[(nb, q)].append(student)
+        parts.append(f"<p>{len(data['pending'])} answers in formgrader.</p><table><tr>"
+                     "<th>notebook</th><th>question</th><th>answers</th><th>students</th></tr>")
+        for (nb, q), who in sorted(by_question.items()):
+            parts.append(f"<tr><td>{_esc(nb)}</td><td>{_esc(q)}</td><td class='num'>{len(who)}</td>"
+                         f"<td>{', '.join(_esc(s) for s in sorted(who))}</td></tr>")
+        parts.append("</table>")
+    else:
+        parts.append("<p>Nothing left to grade by hand.</p>")
+
+    # students
+    parts.append("<h2 id='students'>Students</h2><table><tr><th>student</th>"
+                 + "".join(f"<th>{_esc(nb)}</th>" for nb in data["notebooks"])
+                 + "<th>total</th><th>max</th></tr>")
+    for s in students:
+        cells = []
+        for nb in data["notebooks"]:
+            qs = [q for n, q in data["questions"] if n == nb]
+            vals = [data["scores"].get((s, nb, q)) for q in qs]
+            cells.append(f"<td class='num'>{sum(v for v in vals if v is not None):g}</td>")
+        score, maximum = data["totals"][s]
+        parts.append(f"<tr><td>{_esc(s)}</td>{''.join(cells)}<td class='num'>{score:g}</td>"
+                     f"<td class='num'>{maximum:g}</td></tr>")
+    parts.append("</table></body></html>")
+    return "\n".join(parts)
+
+
+def write_report(course: Course, dest: Path | None = None) -> Path:
     from .results import reports_dir
+
     dest = dest or reports_dir(course) / f"{course.assignment}-class-report.html"
-    dest.write_text("<html><body>report</body></html>")
+    data = gradebook_data(course)
+    text = render(course, data, mistakes_found(course), grading_problems(course))
+    dest.write_text(text, encoding="utf-8")
     return dest

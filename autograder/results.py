@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import copy
 import multiprocessing as mp
 import os
 from pathlib import Path
@@ -71,8 +72,7 @@ def export_csv(course: Course, dest: Path | None = None) -> Path:
 
 def _feedback_one(course_root: str, assignment: str, student: str) -> str:
     course = Course(Path(course_root), assignment)
-    cfg = Config()
-    cfg.merge(course.config)
+    cfg = copy.deepcopy(course.config)
     cfg.CourseDirectory.assignment_id = assignment
     cfg.CourseDirectory.student_id = student
     cfg.GenerateFeedback.force = True

@@ -361,6 +361,21 @@ class SandboxKernelManager(AsyncKernelManager):
             os.close(key_r)
             os.close(chan_w)
 
+    async def _async_interrupt_kernel(self) -> None:
+        """Interrupt by message: ipykernel then signals itself.
+
+        A SIGINT to the kernel's process group (jupyter_client's default) would also hit
+        bubblewrap, which dies of it and takes the kernel with it.
+        """
+        if self.sandbox.enabled and self.has_kernel:
+            msg = self.session.msg("interrupt_request", content={})
+            self._connect_control_socket()
+            self.session.send(self._control_socket, msg)
+            return
+        await super()._async_interrupt_kernel()
+
+    interrupt_kernel = _async_interrupt_kernel
+
     # -- the guard's channel ---------------------------------------------------------
     def drain_channel(self) -> None:
         if self._channel_r is None:

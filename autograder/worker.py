@@ -16,6 +16,7 @@ notebook only.
 """
 from __future__ import annotations
 
+import copy
 import io
 import json
 import logging
@@ -53,8 +54,7 @@ def _quiet() -> None:
 
 
 def _autograde_config(base: Config, task: dict, slot: int) -> Config:
-    cfg = Config()
-    cfg.merge(base)
+    cfg = copy.deepcopy(base)  # Config.merge would share (and leak edits into) sections
     settings = dict(task["sandbox"], slot=slot)
     cfg.Autograde.autograde_preprocessors = [
         ag_execute.SandboxedExecute,
@@ -67,7 +67,7 @@ def _autograde_config(base: Config, task: dict, slot: int) -> Config:
     ]
     cfg.SandboxedExecute.sandbox_settings = json.dumps(settings)
     cfg.SandboxedExecute.scratch_root = task["scratch_root"].format(slot=slot)
-    for key in ("timeout", "notebook_budget"):
+    for key in ("timeout", "notebook_budget", "unresponsive_grace"):
         if task.get(key):
             setattr(cfg.SandboxedExecute, key, int(task[key]))
             if key == "timeout":

@@ -1,0 +1,249 @@
+"""A tiny nbgrader course ("toy") for the class-grading tests.
+
+Two notebooks, so a missing, corrupt or renamed notebook can be told apart from the rest:
+
+* ``01_add``: answer ``add`` (code), test ``test_add`` (2 points, visible + hidden part),
+  written answer ``explain`` (1 point, graded by hand);
+* ``02_mul``: answer ``mul``, test ``test_mul`` (1 point).
+
+The hidden parts call ``helpers.toycheck.check`` -- a grading-only module kept outside the
+course (in ``<tmp>/trusted/helpers/``) exactly like the real ``helpers.checks``: the
+grader treats that folder as trusted (bound read-only into the sandbox, 0600, imported
+before student code).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from autograder.build import nbgrader
+from autograder.course import REPO_ROOT, Course
+from autograder.sandbox import SandboxConfig
+
+ASSIGNMENT = "toy"
+
+TOYCHECK = '''\
+"""Hidden checks of the toy assignment. GRADING ONLY: SECRET-TOYCHECK-MARKER."""
+import numpy as np
+
+_REFERENCE = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b}
+_type, _float = type, float
+
+
+class CheckFailed(AssertionError):
+    def _render_traceback_(self):
+        return ["\\x1b[0;31mCheckFailed\\x1b[0m: " + self.args[0]]
+
+
+def _number(value):
+    # exact types only: an object whose __eq__ always says yes is not a number
+    if _type(value) in (int, float, bool) or _type(value) in (np.int64, np.float64, np.int32):
+        return _float(value)
+    raise CheckFailed(f"expected a number, got {_type(value).__name__}")
+
+
+def check(name, fn):
+    __tracebackhide__ = True
+    reference = _REFERENCE[name]
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        a, b = (int(v) for v in rng.integers(-50, 50, 2))
+        got = _number(fn(a, b))
+        want = reference(a, b)
+        if got != want:
+            message = f"{name}({a}, {b}) returned {got}, expected {want}"
+            if name == "add" and got == a - b:
+                message += " [mistake: subtracted] you subtracted instead of adding"
+            raise CheckFailed(message)
+'''
+
+ADD_SOLUTION = "def add(a, b):\n    return a + b\n"
+MUL_SOLUTION = "def mul(a, b):\n    return a * b\n"
+
+
+def _md(grade_id=None, *, grade=False, solution=False, locked=False, points=None):
+    md = {"grade": grade, "solution": solution, "locked": locked, "schema_version": 3,
+          "grade_id": grade_id}
+    if points is not None:
+        md["points"] = points
+    return {"nbgrader": md}
+
+
+def source_notebooks() -> dict[str, nbformat.NotebookNode]:
+    add = new_notebook(cells=[
+        new_markdown_cell("# Toy 1\nWrite `add(a, b)`.", metadata=_md("intro", locked=True)),
+        new_code_cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION\n",
+                      metadata=_md("add", solution=True)),
+        new_code_cell('assert add(1, 2) == 3\n### BEGIN HIDDEN TESTS\nfrom helpers.toycheck import check\n'
+                      'check("add", add)\n### END HIDDEN TESTS\n',
+                      metadata=_md("test_add", grade=True, locked=True, points=2)),
+        new_markdown_cell("### BEGIN SOLUTION\nAddition is commutative.\n### END SOLUTION\n",
+                          metadata=_md("explain", grade=True, solution=True, points=1)),
+    ])
+    mul = new_notebook(cells=[
+        new_code_cell("def mul(a, b):\n    ### BEGIN SOLUTION\n    return a * b\n    ### END SOLUTION\n",
+                      metadata=_md("mul", solution=True)),
+        new_code_cell('assert mul(2, 3) == 6\n### BEGIN HIDDEN TESTS\nfrom helpers.toycheck import check\n'
+                      'check("mul", mul)\n### END HIDDEN TESTS\n',
+                      metadata=_md("test_mul", grade=True, locked=True, points=1)),
+    ])
+    for nb in (add, mul):
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return {"01_add": add, "02_mul": mul}
+
+
+@dataclasses.dataclass
+class ToyCourse:
+    root: Path
+    trusted: Path
+
+    @property
+    def course(self) -> Course:
+        return Course(self.root, ASSIGNMENT)
+
+    @property
+    def db_url(self) -> str:
+        return f"sqlite:///{self.root}/gradebook.db"
+
+    def sandbox(self, **overrides) -> SandboxConfig:
+        """The sandbox settings for this course: the default trusted packages plus toycheck."""
+        base = SandboxConfig()
+        return dataclasses.replace(
+            base, preimport=("numpy", "helpers", "helpers.toycheck"),
+            trusted_packages=base.trusted_packages + ((str(self.trusted), "helpers"),),
+            extra_sys_path=(str(self.trusted),), **overrides)
+
+    @classmethod
+    def create(cls, root: Path) -> "ToyCourse":
+        root.mkdir(parents=True, exist_ok=True)
+        trusted = root.parent / (root.name + "-trusted")
+        (trusted / "helpers").mkdir(parents=True, exist_ok=True)
+        (trusted / "helpers" / "toycheck.py").write_text(TOYCHECK)
+        source = root / "source" / ASSIGNMENT
+        source.mkdir(parents=True)
+        for name, nb in source_notebooks().items():
+            nbformat.write(nb, source / f"{name}.ipynb")
+        # like section03: the release carries the student-safe helpers package
+        (source / "helpers").mkdir()
+        shutil.copy(REPO_ROOT / "helpers" / "__init__.py", source / "helpers" / "__init__.py")
+        toy = cls(root, trusted)
+        nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root, db_url=toy.db_url)
+        return toy
+
+    # -- submissions ----------------------------------------------------------------------
+    def release_notebook(self, name: str):
+        return nbformat.read(self.root / "release" / ASSIGNMENT / f"{name}.ipynb", as_version=4)
+
+    def folder(self, student: str) -> Path:
+        path = self.root / "submitted" / student / ASSIGNMENT
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def submit(self, student: str, *, add: str | None = ADD_SOLUTION,
+               mul: str | None = MUL_SOLUTION, edit=None, notebooks=("01_add", "02_mul"),
+               timestamp: str | None = "2030-01-01 10:00:00.000000 UTC") -> Path:
+        """Write a submission: the release with ``add``/``mul`` answers (None: left blank).
+
+        ``edit(name, nb)`` may change a notebook further before it is written.
+        """
+        folder = self.folder(student)
+        answers = {"add": add, "mul": mul}
+        for name in notebooks:
+            nb = self.release_notebook(name)
+            for cell in nb.cells:
+                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if gid in answers and answers[gid] is not None:
+                    cell.source = answers[gid]
+            if edit is not None:
+                nb = edit(name, nb) or nb
+            nbformat.write(nb, folder / f"{name}.ipynb")
+        if timestamp:
+            (folder / "timestamp.txt").write_text(timestamp)
+        return folder
+
+    def write_file(self, student: str, relpath: str, content: str | bytes) -> Path:
+        path = self.folder(student) / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+        return path
+
+    # -- results --------------------------------------------------------------------------
+    def autograded(self, student: str, name: str):
+        return nbformat.read(self.root / "autograded" / student / ASSIGNMENT / f"{name}.ipynb",
+                             as_version=4)
+
+    def cell_outputs(self, student: str, name: str, grade_id: str) -> str:
+        """All text a cell of the autograded notebook shows (streams, results, errors)."""
+        for cell in self.autograded(student, name).cells:
+            if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+                return outputs_text(cell)
+        raise KeyError(grade_id)
+
+    def notebook_text(self, student: str, name: str) -> str:
+        return "\n".join(outputs_text(c) for c in self.autograded(student, name).cells)
+
+    def scores(self, student: str) -> dict[str, float]:
+        """grade_id -> score of every cell of the student's submission."""
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gb:
+            sub = gb.find_submission(ASSIGNMENT, student)
+            return {g.name: g.score for nb in sub.notebooks for g in nb.grades}
+
+    def all_scores(self) -> dict[str, dict[str, float]]:
+        from nbgrader.api import Gradebook
+
+        with Gradebook(self.db_url) as gb:
+            students = [s.student.id for s in gb.find_assignment(ASSIGNMENT).submissions]
+        return {s: self.scores(s) for s in sorted(students)}
+
+    def state(self) -> dict:
+        return json.loads((self.course.state_dir / "state.json").read_text())
+
+    def issues(self, student: str) -> str:
+        record = self.state()["students"][student]
+        return "\n".join(record["issues"])
+
+
+def outputs_text(cell) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.output_type == "stream":
+            parts.append(out.text)
+        elif out.output_type == "error":
+            parts.append(f"{out.ename}: {out.evalue}\n" + "\n".join(out.traceback))
+        elif "data" in out:
+            parts.append(str(out.data.get("text/plain", "")))
+    return "\n".join(parts)
+
+
+def shared_dir(tmp_path_factory, name: str, build) -> Path:
+    """A directory built once per test run, even across pytest-xdist workers.
+
+    The first worker to get here builds it (``build(path)``) under a file lock; the
+    others wait and reuse it. Tests must only read it.
+    """
+    import fcntl
+    import os
+
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent / f"{name}-{run}") if run else (base / name)
+    lock_path = root.parent / f".{root.name}.lock"
+    with open(lock_path, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / ".built"
+        if not done.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+            build(root)
+            done.write_text("ok")
+    return root
