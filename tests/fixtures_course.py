@@ -79,7 +79,7 @@ def source_notebooks() -> dict[str, nbformat.NotebookNode]:
         new_markdown_cell("# Toy 1\nWrite `add(a, b)`.", metadata=_md("intro", locked=True)),
         new_code_cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION\n",
                       metadata=_md("add", solution=True)),
-        new_code_cell('assert add(1, 2) == 3\n### BEGIN HIDDEN TESTS\nfrom helpers.toycheck import check\n'
+        new_code_cell('assert add(2, 0) == 2\n### BEGIN HIDDEN TESTS\nfrom helpers.toycheck import check\n'
                       'check("add", add)\n### END HIDDEN TESTS\n',
                       metadata=_md("test_add", grade=True, locked=True, points=2)),
         new_markdown_cell("### BEGIN SOLUTION\nAddition is commutative.\n### END SOLUTION\n",
