@@ -209,6 +209,37 @@ def notebook_text(path: Path) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
+def html_text(path: Path) -> str:
+    """The text a reader of an HTML page (feedback) sees: tags out, entities decoded."""
+    import html
+    return html.unescape(re.sub(r"<[^>]+>", "", Path(path).read_text(encoding="utf-8", errors="replace")))
+
+
+def feedback_leaks(path: Path, hidden: list) -> tuple[list, list]:
+    """Hidden-test lines a student can read in a feedback page, split in two:
+    shown as cell source, and quoted in a traceback's context lines ("----> 3 check(...)")."""
+    text = html_text(path)
+    in_source, in_traceback = [], []
+    for line in hidden:
+        esc = re.escape(line)
+        if re.search(rf"^[ \t]*{esc}[ \t]*$", text, re.M):
+            in_source.append(line)
+        if re.search(rf"^[ \t]*(-*>)?[ \t]*\d+[ \t]+{esc}", text, re.M):
+            in_traceback.append(line)
+    return in_source, in_traceback
+
+
+def hidden_test_lines(source_dir: Path) -> list:
+    """Every non-trivial line between BEGIN/END HIDDEN TESTS in the source notebooks."""
+    lines = []
+    for nb_path in Path(source_dir).glob("*.ipynb"):
+        for cell in nbformat.read(nb_path, as_version=4).cells:
+            for block in re.findall(r"BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", cell.source, re.S):
+                lines += [ln.strip() for ln in block.splitlines() if len(ln.strip()) > 12]
+    assert lines, f"no hidden tests found in {source_dir}"
+    return lines
+
+
 def dump_json(obj) -> str:
     return json.dumps(obj, indent=1, sort_keys=True, default=str)
 

@@ -15,3 +15,12 @@ c.Exchange.path_includes_course = False
 # Students submit as their own OS accounts on a real server; on a hub where everyone runs as
 # one account (tests, Kubernetes) the owner check of `nbgrader collect` would only warn.
 c.ExchangeCollect.check_owner = os.environ.get("NBGRADER_CHECK_OWNER", "1") == "1"
+
+# Feedback goes to students: it must not show the hidden tests (SPEC: "A hidden test ... reaches
+# a student: not in feedback"). nbgrader's default feedback keeps them; the grades themselves
+# come from the gradebook (GetGrades), so clearing the hidden regions changes no score.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
