@@ -12,7 +12,8 @@ Everything site-specific can be set by environment variables (defaults in bracke
   DL_COURSE_ROOT          the course pack checkout the graders work in
                           [/home/grader-dl-section03/dl-section03]
   DL_GRADER_ACCOUNT       system account that owns it and runs formgrader [grader-dl-section03]
-  DL_STUDENT_CONFIG_DIR   world-readable copy of jupyterhub/student/ [/etc/jupyter/dl-section03-student]
+  DL_STUDENT_CONFIG_DIR   jupyterhub/student/, which every student must be able to read
+                          [next to this file: install this folder world-readable]
   DL_GRADER_CONFIG_DIR    jupyterhub/grader/ [next to this file]
   DL_ROSTER               students: CSV with an ``id`` column, nbgrader's import format
                           [roster.csv next to this file]
@@ -42,7 +43,7 @@ env = os.environ.get
 GRADER_ACCOUNT = env("DL_GRADER_ACCOUNT", f"grader-{COURSE_ID}")
 COURSE_ROOT = env("DL_COURSE_ROOT", f"/home/{GRADER_ACCOUNT}/{COURSE_ID}")
 EXCHANGE = env("NBGRADER_EXCHANGE_ROOT", "/srv/nbgrader/exchange")
-STUDENT_CONFIG_DIR = env("DL_STUDENT_CONFIG_DIR", f"/etc/jupyter/{COURSE_ID}-student")
+STUDENT_CONFIG_DIR = env("DL_STUDENT_CONFIG_DIR", str(HERE / "student"))
 GRADER_CONFIG_DIR = env("DL_GRADER_CONFIG_DIR", str(HERE / "grader"))
 HUB_DATA = Path(env("DL_HUB_DATA", "/srv/jupyterhub"))
 FORMGRADER_PORT = int(env("DL_FORMGRADER_PORT", "9999"))

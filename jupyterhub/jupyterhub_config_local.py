@@ -21,7 +21,6 @@ c = get_config()  # noqa: F821 -- injected by traitlets
 HERE = Path(__file__).resolve().parent
 
 os.environ.setdefault("DL_HUB_BIND_URL", "http://127.0.0.1:8000")
-os.environ.setdefault("DL_STUDENT_CONFIG_DIR", str(HERE / "student"))
 load_subconfig(str(HERE / "jupyterhub_config.py"))  # noqa: F821 -- injected by traitlets
 
 c.JupyterHub.authenticator_class = "shared-password"

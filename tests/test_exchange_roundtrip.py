@@ -78,9 +78,9 @@ def test_release_submit_collect_grade_feedback(course):
 
     # --- alice: solves, validates, submits ---------------------------------------------
     solve(course, alice.home / aid)
-    for nb in sorted((alice.home / aid).glob("*.ipynb")):
-        out = alice.nbgrader("validate", str(nb), timeout=900)
-        assert "Success! Your notebook passes all the tests." in out.stdout, out.stdout
+    notebooks = sorted((alice.home / aid).glob("*.ipynb"))
+    out = alice.nbgrader("validate", *map(str, notebooks), timeout=900)
+    assert out.stdout.count("Success! Your notebook passes all the tests.") == len(notebooks), out.stdout
     alice.nbgrader("submit", aid)
 
     # --- bob: submits the untouched stubs, then solves and resubmits ----------------------
@@ -196,3 +196,23 @@ def test_feedback_tracebacks_do_not_quote_hidden_tests(course):
     if leaks:
         pytest.xfail(f"feedback tracebacks quote hidden-test lines (SPEC: hidden tests never "
                      f"reach a student): {dict(list(leaks.items())[:3])}")
+
+
+def test_grade_shards_cover_the_class(course):
+    """jupyterhub/k8s/grade_shard.py splits the collected class into disjoint shards."""
+    import subprocess
+    import sys
+    from tests.hub_fixtures import HUB_DIR
+    students = sorted(p.parent.name for p in (course.root / "submitted").glob(f"*/{course.assignment}"))
+    if not students:
+        pytest.skip("the round trip did not get as far as collect")
+    seen = []
+    for index in range(3):
+        out = subprocess.run(
+            [sys.executable, str(HUB_DIR / "k8s" / "grade_shard.py"), course.assignment,
+             "--course", str(course.root), "--index", str(index), "--count", "3", "--dry-run",
+             "--", "--quiet"], capture_output=True, text=True, check=True).stdout
+        cmd = out.splitlines()[-1].split()
+        assert cmd[1:5] == ["-m", "autograder", "grade", course.assignment] and cmd[-1] == "--quiet"
+        seen += [cmd[i + 1] for i, a in enumerate(cmd) if a == "--student"]
+    assert sorted(seen) == students  # every student once, in exactly one shard
