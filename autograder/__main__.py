@@ -115,7 +115,7 @@ def cmd_demo(args) -> int:
     from .sample_class import run_demo
 
     return run_demo(Path(args.dir), workers=args.workers, sandbox=_sandbox_config(args),
-                    fresh=not args.keep)
+                    fresh=not args.keep, all_mistakes=args.all_mistakes)
 
 
 def main(argv=None) -> int:
@@ -166,6 +166,8 @@ def main(argv=None) -> int:
     p.add_argument("--dir", default=str(REPO_ROOT / "build" / "demo"), help="where to build the class")
     p.add_argument("--workers", type=int, default=None)
     p.add_argument("--keep", action="store_true", help="reuse an existing demo class (resume)")
+    p.add_argument("--all-mistakes", action="store_true",
+                   help="one student per catalogue entry (default: one per distinct mistake)")
     _add_sandbox_args(p)
     p.set_defaults(func=cmd_demo)
 

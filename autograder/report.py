@@ -55,7 +55,9 @@ def gradebook_data(course: Course) -> dict:
             out["totals"][student] = (sub.score, sub.max_score)
             for nb in sub.notebooks:
                 for g in nb.grades:
-                    out["scores"][(student, nb.name, g.name)] = g.score
+                    # None: waiting for a grader (no manual score, no automatic one)
+                    value = g.manual_score if g.manual_score is not None else g.auto_score
+                    out["scores"][(student, nb.name, g.name)] = value
                     if g.needs_manual_grade:
                         out["pending"].append((student, nb.name, g.name))
     return out
@@ -282,8 +284,11 @@ def render(course: Course, data: dict, mistakes: dict, problems: list[dict]) -> 
         parts.append(f"<p>{len(data['pending'])} answers in formgrader.</p><table><tr>"
                      "<th>notebook</th><th>question</th><th>answers</th><th>students</th></tr>")
         for (nb, q), who in sorted(by_question.items()):
+            names = ", ".join(_esc(s) for s in sorted(who)[:15])
+            if len(who) > 15:
+                names += f" and {len(who) - 15} more"
             parts.append(f"<tr><td>{_esc(nb)}</td><td>{_esc(q)}</td><td class='num'>{len(who)}</td>"
-                         f"<td>{', '.join(_esc(s) for s in sorted(who))}</td></tr>")
+                         f"<td>{names}</td></tr>")
         parts.append("</table>")
     else:
         parts.append("<p>Nothing left to grade by hand.</p>")

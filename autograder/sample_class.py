@@ -1,0 +1,168 @@
+"""A sample class for the demo (``python -m autograder demo`` / ``make demo``).
+
+Built from the course's own files, so it follows the notebooks as they change:
+
+* ``key``: every answer cell filled with the solution from ``source/`` (delimiters
+  removed), written answers included, so they show up as manual grading to do;
+* ``blank``: the release, untouched;
+* one student per recognised mistake of :mod:`helpers.mistakes` (per distinct slug by
+  default, every catalogue entry with ``all_mistakes``): the key with that one answer cell
+  replaced by the mistake's code;
+* hostile submissions: an infinite loop, ``os._exit``, a memory bomb, reading and
+  overwriting the gradebook, a planted ``helpers/checks.py`` that passes everything, and
+  monkeypatched numpy.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+
+from .course import REPO_ROOT, Course
+
+ASSIGNMENT = "section03"
+_DELIMS = re.compile(r"^[ \t]*(###|#|<!--)?[ \t]*(BEGIN|END) SOLUTION[ \t]*(-->)?[ \t]*\n?",
+                     re.MULTILINE)
+TIMESTAMP = "2030-01-15 17:00:00.000000 UTC"
+
+
+def solution_sources(source_dir: Path) -> dict[str, dict[str, str]]:
+    """notebook -> {grade_id: solution source} for every answer cell (code and written)."""
+    out = {}
+    for path in sorted(source_dir.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        out[path.stem] = {c.metadata["nbgrader"]["grade_id"]: _DELIMS.sub("", c.source)
+                          for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    return out
+
+
+def _mistake_students(all_mistakes: bool) -> dict[str, object]:
+    sys.path.insert(0, str(REPO_ROOT)) if str(REPO_ROOT) not in sys.path else None
+    from helpers.mistakes import CATALOGUE
+
+    students, seen = {}, set()
+    for mistake in CATALOGUE:
+        if not all_mistakes and mistake.slug in seen:
+            continue
+        seen.add(mistake.slug)
+        name = f"mistake-{mistake.slug}" if not all_mistakes else f"mistake-{mistake.answer}-{mistake.slug}"
+        students[name] = mistake
+    return students
+
+
+def _hostile(gradebook: Path, source: Path) -> dict[str, tuple[str, str, str]]:
+    """student -> (notebook, answer cell, code appended to the solution of that cell)."""
+    return {
+        "hostile-infinite-loop": ("01_conv_arithmetic", "conv_output_size",
+                                  "def conv_output_size(n, F, S=1, P=0):\n    while True:\n        pass\n"),
+        "hostile-os-exit": ("03_l1_vectorization", "compute_distances_one_loop",
+                            "import os\nos._exit(1)\n"),
+        "hostile-memory-bomb": ("04_vector_backprop", "forward",
+                                "def forward(W, x):\n    hoard = []\n    while True:\n"
+                                "        hoard.append(bytearray(512 * 1024 * 1024))\n"),
+        "hostile-reads-gradebook": ("01_conv_arithmetic", "q1c", (
+            "for path, mode in [({gb!r}, 'rb'), ({gb!r}, 'ab'), ({src!r}, 'rb')]:\n"
+            "    try:\n        open(path, mode).read(10) if 'r' in mode else open(path, mode).write(b'x')\n"
+            "        print('got at', path)\n"
+            "    except Exception as exc:\n        print('no access to', path, type(exc).__name__)\n"
+        ).format(gb=str(gradebook), src=str(source))),
+        "hostile-planted-checks": ("02_kernel_of_truth", "conv2d",
+                                   "def conv2d(x, w, stride=1, padding=0):\n    return x\n"),
+        "hostile-monkeypatch": ("02_kernel_of_truth", "max_pool2d",
+                                "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+                                "np.array_equal = lambda *a, **k: True\n"),
+    }
+
+
+def _write_student(course_root: Path, student: str, release: Path,
+                   answers: dict[str, dict[str, str]]) -> None:
+    folder = course_root / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in sorted(release.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        fill = answers.get(path.stem, {})
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if gid in fill:
+                cell.source = fill[gid]
+        nbformat.write(nb, folder / path.name)
+    (folder / "timestamp.txt").write_text(TIMESTAMP)
+
+
+def build_sample_class(root: Path, *, all_mistakes: bool = False) -> dict[str, str]:
+    """Create the demo course at ``root`` (replaced); return {student: what they did}."""
+    from .build import nbgrader
+
+    root = Path(root).resolve()
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    shutil.copytree(REPO_ROOT / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT, symlinks=False)
+    nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root,
+             db_url=f"sqlite:///{root}/gradebook.db")
+    release = root / "release" / ASSIGNMENT
+    key = solution_sources(root / "source" / ASSIGNMENT)
+    described = {"key": "the answer key", "blank": "the release, untouched"}
+    _write_student(root, "key", release, key)
+    _write_student(root, "blank", release, {})
+    for student, mistake in _mistake_students(all_mistakes).items():
+        answers = {nb: dict(cells) for nb, cells in key.items()}
+        answers[mistake.notebook][mistake.answer] = mistake.code
+        _write_student(root, student, release, answers)
+        described[student] = f"{mistake.slug} in {mistake.answer}"
+    hostile = _hostile(root / "gradebook.db", root / "source" / ASSIGNMENT / "01_conv_arithmetic.ipynb")
+    for student, (notebook, answer, code) in hostile.items():
+        answers = {nb: dict(cells) for nb, cells in key.items()}
+        if student in ("hostile-infinite-loop", "hostile-planted-checks", "hostile-memory-bomb"):
+            answers[notebook][answer] = code
+        else:
+            answers[notebook][answer] = answers[notebook][answer] + "\n" + code
+        _write_student(root, student, release, answers)
+        described[student] = {
+            "hostile-infinite-loop": "conv_output_size never returns",
+            "hostile-os-exit": "os._exit(1) in notebook 03",
+            "hostile-memory-bomb": "allocates memory until it fails",
+            "hostile-reads-gradebook": "tries to read and append to the gradebook",
+            "hostile-planted-checks": "wrong conv2d plus a planted helpers/checks.py that passes all",
+            "hostile-monkeypatch": "replaces numpy.allclose / array_equal",
+        }[student]
+    planted = root / "submitted" / "hostile-planted-checks" / ASSIGNMENT / "helpers"
+    planted.mkdir(parents=True, exist_ok=True)
+    (planted / "checks.py").write_text("def check(*args, **kwargs):\n    return None\n")
+    return described
+
+
+def run_demo(root: Path, *, workers=None, sandbox=None, fresh=True, all_mistakes=False) -> int:
+    """Build the sample class, grade it, print the results table and the report's path."""
+    from .grade import Options, grade_class
+    from .results import print_results, write_outputs
+    from .sandbox import SandboxUnavailable
+
+    root = Path(root).resolve()
+    if fresh or not (root / "gradebook.db").exists():
+        print(f"building the sample class in {root} ...", flush=True)
+        described = build_sample_class(root, all_mistakes=all_mistakes)
+        print(f"{len(described)} students: key, blank, {sum(s.startswith('mistake-') for s in described)} "
+              f"with one known mistake each, {sum(s.startswith('hostile-') for s in described)} hostile",
+              flush=True)
+    course = Course(root, ASSIGNMENT)
+    options = Options(workers=workers, timeout=30, notebook_budget=300)
+    if sandbox is not None:
+        options.sandbox = sandbox
+    try:
+        summary = grade_class(course, options)
+    except SandboxUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"graded {len(summary.graded)} students ({len(summary.skipped)} unchanged) in "
+          f"{summary.seconds:.0f} s with the sandbox {'on' if options.sandbox.enabled else 'OFF'}\n")
+    outputs = write_outputs(course)
+    print_results(course)
+    print()
+    for label, path in outputs.items():
+        print(f"{label}: {path}")
+    print(f"feedback: {course.feedback_root}/<student>/{ASSIGNMENT}/*.html")
+    return 0 if not summary.failed else 1
