@@ -90,15 +90,17 @@ class SandboxConfig:
 def prepare_trusted_tree(config: SandboxConfig, dest: Path) -> list[tuple[str, str]]:
     """Copy the trusted packages to ``dest``; return (copy, mount point) pairs.
 
-    Directories are 0711 (enter, not list), files 0600 except ``public_files``
-    (relative paths such as ``helpers/sliding.py``) which stay 0644. The copy is made
+    Files are 0600 (root) except ``public_files`` (relative paths such as
+    ``helpers/sliding.py``) which stay 0644; directories stay listable (0755), because
+    Python's import system lists a package directory to find its modules -- file names are
+    no secret, their contents are. The copy is made
     once per grading run so every student is graded with the same checks even if
     someone edits ``helpers/`` meanwhile.
     """
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    os.chmod(dest, 0o711)
+    os.chmod(dest, 0o755)
     public = {str(Path(p)) for p in config.public_files} | {"helpers/__init__.py",
                                                               "autograder/__init__.py"}
     pairs = []
@@ -109,9 +111,9 @@ def prepare_trusted_tree(config: SandboxConfig, dest: Path) -> list[tuple[str, s
         copy = dest / str(index) / package
         shutil.copytree(src, copy, ignore=shutil.ignore_patterns(
             "__pycache__", "*.pyc", ".*", "*.egg-info"))
-        os.chmod(copy.parent, 0o711)
+        os.chmod(copy.parent, 0o755)
         for dirpath, dirnames, filenames in os.walk(copy):
-            os.chmod(dirpath, 0o711)
+            os.chmod(dirpath, 0o755)
             for name in filenames:
                 path = Path(dirpath) / name
                 rel = str(Path(package) / path.relative_to(copy))
