@@ -13,7 +13,7 @@ started on loopback with its configurable-http-proxy from jupyterhub/node_module
   TA (browser)        formgrader: grades the written answer, comments, Generate + Release Feedback
   student (browser)   Fetch Feedback, opens the feedback: score and the TA's comment, no hidden test
 
-Screenshots of each step: tests/artifacts/hub/*.png. Waits are Playwright's auto-waiting
+Screenshots of each step: tests/artifacts/hub/*.png (and the hub's log). Waits are Playwright's auto-waiting
 locators and expectations, never sleeps.
 """
 from __future__ import annotations
@@ -75,7 +75,8 @@ def hub(course):
     hub = Hub(course, STUDENTS, GRADERS).start()
     yield hub
     hub.stop()
-    shutil.copy(hub.log_path, SHOTS / "jupyterhub.log") if SHOTS.exists() else None
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(hub.log_path, SHOTS / "jupyterhub.log")
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,12 @@ def login(browser, hub):
         return page
 
     yield _login
-    for ctx in contexts:
+    for i, ctx in enumerate(contexts):  # the last state of every page, for debugging
+        for j, page in enumerate(ctx.pages):
+            try:
+                shot(page, f"zz_last_{i}_{j}")
+            except Exception:  # a page that is gone has nothing to show
+                pass
         ctx.close()
 
 
@@ -270,13 +276,16 @@ def test_student_and_ta_journey(course, hub, login):
     assert page.goto(hub.url + "/user/alice/formgrader").status == 404
     page.goto(hub.url + "/user/alice/lab")
 
-    # --- TA: formgrader, collect ------------------------------------------------------------
-    ta = login("ta1", next_url=f"/services/{COURSE_ID}/formgrader/manage_assignments")
+    # --- TA: the graders' JupyterLab (hub service), Nbgrader > Formgrader, collect ----------
+    ta = login("ta1", next_url=f"/services/{COURSE_ID}/lab")
     ta.click("#login_submit")
-    ta.wait_for_url(f"**/services/{COURSE_ID}/formgrader/manage_assignments**")
-    expect(ta.locator("tr", has_text=aid).first.locator("td.collect a")).to_be_visible()
-    shot(ta, "08_formgrader_assignments")
-    formgrader_action(ta, aid, "collect", "Successfully collected")
+    ta.wait_for_url(f"**/services/{COURSE_ID}/lab**", timeout=120_000)
+    ta.get_by_text("Nbgrader", exact=True).click()
+    ta.locator(".lm-Menu-itemLabel", has_text=re.compile("^Formgrader$")).click()
+    fg = ta.get_by_role("tabpanel", name="Formgrader").frame_locator("iframe")
+    expect(fg.locator("tr", has_text=aid).first.locator("td.collect a")).to_be_visible()
+    shot(ta, "08_formgrader_in_lab")
+    formgrader_action(ta, aid, "collect", "Successfully collected", root=fg)
     assert (course.root / "submitted" / "alice" / aid).is_dir()
 
     # --- TA: the class grading command -----------------------------------------------------
@@ -324,8 +333,10 @@ def test_student_and_ta_journey(course, hub, login):
     fb = page.context.new_page()
     rel = htmls[-1].relative_to(home).as_posix()
     fb.goto(hub.url + f"/user/alice/files/{rel}")
-    expect(fb.locator("body")).to_contain_text(TA_COMMENT)
     expect(fb.locator("body")).to_contain_text(WRITTEN_ANSWER)
+    comment_shown = fb.get_by_text(TA_COMMENT)
+    expect(comment_shown).to_be_visible()
+    comment_shown.scroll_into_view_if_needed()
     shot(fb, "12_feedback_page")
     hidden = hidden_test_lines(source)
     for h in feedback_dir.rglob("*.html"):
@@ -333,17 +344,19 @@ def test_student_and_ta_journey(course, hub, login):
         assert not in_source, f"hidden tests shown in the feedback {h.name}: {in_source[:3]}"
 
 
-def formgrader_action(ta, aid, column, success, screenshot=None):
-    """Click an icon of the assignment's row in Manage Assignments; wait for its result modal."""
-    ta.locator("tr", has_text=aid).first.locator(f"td.{column} a").click()
-    modal = ta.locator("#success-modal, #error-modal").first
+def formgrader_action(ta, aid, column, success, screenshot=None, root=None):
+    """Click an icon of the assignment's row in Manage Assignments; wait for its result modal.
+    `root`: the formgrader frame when it is the panel inside the graders' JupyterLab."""
+    root = root or ta
+    root.locator("tr", has_text=aid).first.locator(f"td.{column} a").click()
+    modal = root.locator("#success-modal, #error-modal").first
     expect(modal).to_be_visible(timeout=300_000)
     text = modal.inner_text()
     if screenshot:
         shot(ta, screenshot)
     assert success in text, f"formgrader {column} failed:\n{text}"
     modal.get_by_role("button", name="Close").click()
-    expect(ta.locator("#success-modal, #error-modal")).to_have_count(0)
+    expect(root.locator("#success-modal, #error-modal")).to_have_count(0)
 
 
 def grade_class(course):
