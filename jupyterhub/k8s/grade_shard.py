@@ -41,11 +41,11 @@ def main(argv=None) -> int:
     ap.add_argument("--index", type=int, default=int(os.environ.get("JOB_COMPLETION_INDEX", 0)))
     ap.add_argument("--count", type=int, default=int(os.environ.get("SHARD_COUNT", 1)))
     ap.add_argument("--dry-run", action="store_true", help="print the command, run nothing")
-    ap.add_argument("extra", nargs=argparse.REMAINDER, help="after --: passed to the grader")
-    args = ap.parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []  # passed to the grader
+    args = ap.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     course = Path(args.course).resolve()
     mine = shard(submitted_students(course, args.assignment), args.index, args.count)
-    extra = args.extra[1:] if args.extra[:1] == ["--"] else args.extra
     cmd = [sys.executable, "-m", "autograder", "grade", args.assignment, "--course", str(course)]
     for s in mine:
         cmd += ["--student", s]
