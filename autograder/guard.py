@@ -178,8 +178,17 @@ def take_snapshot(extra_instances: dict[str, object] | None = None) -> Snapshot:
     return snap
 
 
-def install(key: bytes, channel_fd: int, snapshot_factory) -> None:
-    """Install the audit hook. ``snapshot_factory()`` is called by :func:`arm`."""
+def install(key: bytes, channel_fd: int, snapshot_factory,
+            trusted_files: dict[str, str] | None = None) -> None:
+    """Install the audit hook. ``snapshot_factory()`` is called by :func:`arm`.
+
+    ``trusted_files`` maps the real path of every file of the trusted packages to the
+    sha256 of its bytes: compiling other code under one of those names (to make a frame
+    look like the checks' own) is flagged.
+    """
+    trusted_files = dict(trusted_files or {})
+    trusted_dirs = tuple(sorted({os.path.dirname(p) + os.sep for p in trusted_files}))
+    sha256, realpath = hashlib.sha256, os.path.realpath
     sign = hmac.new(key, digestmod="sha256").copy
     write, dumps, getpid = os.write, json.dumps, os.getpid
     state = {"armed": False, "busy": False, "snapshot": None, "broken": False,
@@ -232,6 +241,19 @@ def install(key: bytes, channel_fd: int, snapshot_factory) -> None:
             elif event == "object.__setattr__" and args and id(args[0]) in state["protected"]:
                 flag(f"changed {getattr(args[0], '__qualname__', '?')}.{args[1]}",
                      "during a cell")
+            elif event in ("compile", "code.__new__") and trusted_dirs and len(args) > 1:
+                filename = args[1]
+                if isinstance(filename, bytes):
+                    filename = os.fsdecode(filename)
+                if isinstance(filename, str) and filename.startswith("/"):
+                    path = realpath(filename)
+                    if os.path.dirname(path) + os.sep in trusted_dirs:
+                        source = args[0]
+                        if isinstance(source, str):
+                            source = source.encode("utf-8")
+                        if (event == "code.__new__" or not isinstance(source, bytes)
+                                or sha256(source).hexdigest() != trusted_files.get(path)):
+                            flag(f"made code that claims to come from {filename}", "during a cell")
             elif event == "open" and args and isinstance(args[0], (str, bytes)):
                 path = os.fsdecode(args[0])
                 if path.startswith("/proc/") and path.rstrip("/").endswith("/mem"):

@@ -111,6 +111,18 @@ def _fix_metadata(nb, truth: dict[str, dict]) -> list[str]:
     return fixes
 
 
+def _valid_timestamp(path: Path) -> bool:
+    from nbgrader.utils import parse_utc
+
+    try:
+        if path.stat().st_size > 1024:
+            return False
+        parse_utc(path.read_text(encoding="utf-8").strip())
+        return True
+    except Exception:
+        return False
+
+
 def stage_submission(src: Path, dest: Path, expected: dict[str, dict[str, dict]]) -> Intake:
     """Copy the gradeable part of ``src`` to ``dest`` (replaced); say what was left out."""
     intake = Intake()
@@ -138,8 +150,10 @@ def stage_submission(src: Path, dest: Path, expected: dict[str, dict[str, dict]]
                     continue
                 top = rel_dir == Path(".")
                 if top and name == "timestamp.txt" and full.is_file() and not full.is_symlink():
-                    if full.stat().st_size < 1024:
+                    if _valid_timestamp(full):
                         shutil.copyfile(full, dest / name)
+                    else:
+                        intake.removed_files.append("timestamp.txt (unreadable time)")
                     continue
                 if top and name.endswith(".ipynb") and name[:-6] in expected:
                     _stage_notebook(full, dest / name, expected[name[:-6]], intake)

@@ -68,8 +68,6 @@ def _trusted_import(modules: list[str], trusted_paths: list[str]) -> list[str]:
                                 f"{type(exc).__name__}: {exc}")
     finally:
         sys.path[:] = saved
-    roots = [os.path.realpath(p) for p in sys.path if p] + [os.path.realpath(p)
-                                                             for p in trusted_paths]
     for name, module in list(sys.modules.items()):
         top = name.split(".")[0]
         if top not in {m.split(".")[0] for m in modules}:
@@ -77,8 +75,111 @@ def _trusted_import(modules: list[str], trusted_paths: list[str]) -> list[str]:
         origin = getattr(module, "__file__", None)
         if origin and os.path.realpath(origin).startswith(cwd + os.sep):
             problems.append(f"trusted module {name} was loaded from the submission ({origin})")
-    del roots
     return problems
+
+
+def _trusted_file_hashes(modules: list[str]) -> dict[str, str]:
+    """sha256 of every .py file in the directories of the trusted packages (read as root)."""
+    import hashlib
+
+    dirs = set()
+    for name in modules:
+        top = sys.modules.get(name.split(".")[0])
+        for path in getattr(top, "__path__", []) or []:
+            dirs.add(os.path.realpath(path))
+    dirs.discard(os.path.realpath(os.getcwd()))
+    out = {}
+    for folder in dirs:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith(".py"):
+                path = os.path.join(folder, name)
+                try:
+                    with open(path, "rb") as fh:
+                        out[os.path.realpath(path)] = hashlib.sha256(fh.read()).hexdigest()
+                except OSError:
+                    pass
+    return out
+
+
+def _library_roots() -> tuple[str, ...]:
+    import sysconfig
+
+    roots = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                           sys.base_exec_prefix)}
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        path = sysconfig.get_paths().get(key)
+        if path:
+            roots.add(os.path.realpath(path))
+    return tuple(sorted(roots))
+
+
+def _guard_private_functions(private: list[str]) -> None:
+    """Make calls into grading-only modules (``helpers.reference``) from student code visible.
+
+    Each function of a private module is replaced by a wrapper that looks at who is
+    calling: walking up the stack past library frames (numpy, the standard library), the
+    first frame must belong to the trusted packages (the checks calling the reference).
+    If it belongs to anything else -- a notebook cell, the student's function -- the
+    student's answer is using the reference implementation, and the guard records it as
+    tampering. The hidden checks look the functions up as module attributes, so they call
+    the wrappers too, which costs a stack walk per call.
+    """
+    import functools
+    import types as _types
+
+    libraries = _library_roots()
+    trusted_dirs = []
+    for name in private:
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__file__", None):
+            trusted_dirs.append(os.path.dirname(os.path.realpath(module.__file__)))
+    trusted_dirs = tuple(sorted(set(trusted_dirs)))
+    getframe, audit, realpath = sys._getframe, sys.audit, os.path.realpath
+    seen: dict[str, str] = {}
+
+    def origin(filename: str) -> str:
+        kind = seen.get(filename)
+        if kind is None:
+            path = realpath(filename) if filename.startswith("/") else filename
+            if path.startswith(trusted_dirs) and trusted_dirs:
+                kind = "trusted"
+            elif filename.startswith("<frozen") or (path.startswith(libraries)
+                                                     and "/ipykernel_" not in path):
+                kind = "library"
+            else:
+                kind = "student"
+            seen[filename] = kind
+        return kind
+
+    def wrap(qualname, fn):
+        @functools.wraps(fn)
+        def guarded(*args, **kwargs):
+            frame = getframe(1)
+            while frame is not None:
+                kind = origin(frame.f_code.co_filename)
+                if kind == "trusted":
+                    break
+                if kind == "student":
+                    audit("autograder.planted",
+                          f"student code called the grading-only {qualname}")
+                    break
+                frame = frame.f_back
+            del frame
+            return fn(*args, **kwargs)
+        del guarded.__wrapped__  # functools.wraps would hand out the unguarded function
+        return guarded
+
+    for name in private:
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        for attr, value in list(vars(module).items()):
+            if isinstance(value, _types.FunctionType) and value.__module__ == name:
+                setattr(module, attr, wrap(f"{name}.{attr}", value))
 
 
 def _seed_matplotlib_cache(src: str | None, uid, gid) -> None:
@@ -111,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     if channel is not None:
         os.set_blocking(channel, False)
     problems = _trusted_import(cfg.get("preimport", []), cfg.get("trusted_paths", []))
+    _guard_private_functions(cfg.get("private_modules", []))
 
     from ipykernel import kernelapp
 
@@ -123,7 +225,8 @@ def main(argv: list[str] | None = None) -> None:
                  "display_pub": getattr(shell, "display_pub", None)}
 
     if channel is not None:
-        guard.install(key, channel, lambda: guard.take_snapshot(instances))
+        guard.install(key, channel, lambda: guard.take_snapshot(instances),
+                      trusted_files=_trusted_file_hashes(cfg.get("preimport", [])))
         del key
         guard.arm()
         if problems:

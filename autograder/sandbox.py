@@ -66,6 +66,8 @@ class SandboxConfig:
     uid_base: int = 61000          # sandbox uid = uid_base + worker slot (root only)
     # What the kernel imports before student code, and from where.
     preimport: tuple = ("numpy", "helpers", "helpers.checks")
+    # grading-only modules whose functions must not be called from student code
+    private_modules: tuple = ("helpers.reference",)
     trusted_packages: tuple = ((str(REPO_ROOT), "helpers"), (str(REPO_ROOT), "autograder"))
     extra_sys_path: tuple = ()     # trusted roots not on the venv's sys.path (tests)
     public_files: tuple = ()       # trusted files students may read (the release's copies)
@@ -333,6 +335,7 @@ class SandboxKernelManager(AsyncKernelManager):
             _chown_tree(Path(workdir), uid, gid)
         kernel_cfg = {
             "key_fd": key_r, "channel_fd": chan_w, "preimport": list(cfg.preimport),
+            "private_modules": list(cfg.private_modules),
             "trusted_paths": list(cfg.extra_sys_path), "uid": uid, "gid": gid,
             "limits": cfg.limits(with_nproc=privileged),
             "mpl_cache": (MPL_CACHE_MOUNT if cfg.enabled else cfg.mpl_cache) or None,

@@ -6,8 +6,8 @@ Two notebooks, so a missing, corrupt or renamed notebook can be told apart from 
   written answer ``explain`` (1 point, graded by hand);
 * ``02_mul``: answer ``mul``, test ``test_mul`` (1 point).
 
-The hidden parts call ``helpers.toycheck.check`` -- a grading-only module kept outside the
-course (in ``<tmp>/trusted/helpers/``) exactly like the real ``helpers.checks``: the
+The hidden parts call ``helpers.toycheck.check`` (which compares with ``helpers.toyref``)
+-- grading-only modules kept outside the course (in ``<tmp>/trusted/helpers/``) exactly like the real ``helpers.checks``: the
 grader treats that folder as trusted (bound read-only into the sandbox, 0600, imported
 before student code).
 """
@@ -27,11 +27,25 @@ from autograder.sandbox import SandboxConfig
 
 ASSIGNMENT = "toy"
 
+TOYREF = '''\
+"""Reference answers of the toy assignment. GRADING ONLY: SECRET-TOYREF-MARKER."""
+
+
+def add(a, b):
+    return a + b
+
+
+def mul(a, b):
+    return a * b
+'''
+
 TOYCHECK = '''\
 """Hidden checks of the toy assignment. GRADING ONLY: SECRET-TOYCHECK-MARKER."""
 import numpy as np
 
-_REFERENCE = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b}
+from helpers import toyref as ref
+
+_REFERENCE = {"add": lambda a, b: ref.add(a, b), "mul": lambda a, b: ref.mul(a, b)}
 _type, _float = type, float
 
 
@@ -115,6 +129,7 @@ class ToyCourse:
         base = SandboxConfig()
         return dataclasses.replace(
             base, preimport=("numpy", "helpers", "helpers.toycheck"),
+            private_modules=("helpers.toyref",),
             trusted_packages=base.trusted_packages + ((str(self.trusted), "helpers"),),
             extra_sys_path=(str(self.trusted),), **overrides)
 
@@ -124,6 +139,7 @@ class ToyCourse:
         trusted = root.parent / (root.name + "-trusted")
         (trusted / "helpers").mkdir(parents=True, exist_ok=True)
         (trusted / "helpers" / "toycheck.py").write_text(TOYCHECK)
+        (trusted / "helpers" / "toyref.py").write_text(TOYREF)
         source = root / "source" / ASSIGNMENT
         source.mkdir(parents=True)
         for name, nb in source_notebooks().items():

@@ -117,6 +117,12 @@ def _students(root: Path, port: int) -> dict[str, dict]:
                                     "'Yes' else _isinstance(o, t)\n" + ADD_SOLUTION},
         "patches-during-test": {"add": "def add(a, b):\n    import builtins\n"
                                        "    builtins.round = lambda *x: 0\n    return a + b\n"},
+        "calls-reference": {"add": "from helpers.toyref import add as _answer\n"
+                                   "def add(a, b):\n    return _answer(a, b)\n"},
+        "spoofs-trusted-filename": {"add": (
+            "import helpers.toycheck, helpers.toyref\nns = {}\n"
+            "exec(compile('def add(a, b):\\n    return ref_add(a, b)\\n', helpers.toycheck.__file__,"
+            " 'exec'), {'ref_add': helpers.toyref.add}, ns)\nadd = ns['add']\n")},
         "always-equal": {"add": "class Yes:\n    def __eq__(self, other):\n        return True\n"
                                 "    __hash__ = object.__hash__\n"
                                 "def add(a, b):\n    return Yes()\n"},
@@ -308,6 +314,18 @@ def test_patching_from_inside_the_tested_function_is_caught(hostile):
     toy, _ = hostile
     assert toy.scores("patches-during-test")["test_add"] == 0.0
     assert "builtins.round" in toy.issues("patches-during-test")
+
+
+def test_answer_that_calls_the_reference_implementation_scores_zero(hostile):
+    toy, _ = hostile
+    assert toy.scores("calls-reference")["test_add"] == 0.0
+    assert "grading-only helpers.toyref.add" in toy.issues("calls-reference")
+
+
+def test_code_disguised_as_the_checks_own_file_is_caught(hostile):
+    toy, _ = hostile
+    assert toy.scores("spoofs-trusted-filename")["test_add"] == 0.0
+    assert "claims to come from" in toy.issues("spoofs-trusted-filename")
 
 
 def test_object_that_equals_everything_gains_nothing(hostile):
