@@ -206,6 +206,10 @@ def test_student_and_ta_journey(course, hub, login):
     page = login("alice")
     shot(page, "01_login")
     open_lab(page, "alice")
+    page.get_by_text("Nbgrader", exact=True).click()  # students get the Assignment List only
+    expect(page.locator(".lm-Menu-itemLabel", has_text="Assignment List")).to_be_visible()
+    expect(page.locator(".lm-Menu-itemLabel", has_text=re.compile("Formgrader|Course List"))).to_have_count(0)
+    page.keyboard.press("Escape")
     panel = open_assignment_list(page)
     released = panel.locator("#released_assignments_list .list_item", has_text=aid)
     expect(released).to_contain_text(COURSE_ID)
