@@ -236,6 +236,8 @@ def install(key: bytes, channel_fd: int, snapshot_factory,
                       "cells": state["cells"]})
             elif event == "autograder.planted":
                 flag(str(args[0]) if args else "planted module", "at kernel start")
+            elif event == "autograder.private":
+                flag(str(args[0]) if args else "called grading-only code", "during a cell")
             elif event in TAMPER_EVENTS or event.startswith("ctypes."):
                 flag(f"used {event}", "during a cell")
             elif event == "object.__setattr__" and args and id(args[0]) in state["protected"]:

@@ -164,7 +164,7 @@ def _guard_private_functions(private: list[str]) -> None:
                 if kind == "trusted":
                     break
                 if kind == "student":
-                    audit("autograder.planted",
+                    audit("autograder.private",
                           f"student code called the grading-only {qualname}")
                     break
                 frame = frame.f_back
