@@ -102,8 +102,11 @@ def cmd_results(args) -> int:
 def cmd_sandbox_check(args) -> int:
     from .sandbox import SandboxUnavailable, check_sandbox
 
+    import tempfile
+
     try:
-        check_sandbox(_sandbox_config(args), Path(args.course) / ".autograder" / "check")
+        with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
+            check_sandbox(_sandbox_config(args), Path(tmp))
     except SandboxUnavailable as exc:
         print(f"sandbox NOT available: {exc}", file=sys.stderr)
         return 2

@@ -112,13 +112,16 @@ def fingerprint(course: Course, options: Options) -> str:
 # Gradebook
 
 def gradebook_notebooks(course: Course) -> list[str]:
+    missing = GradingError(
+        f"assignment {course.assignment!r} is not in the gradebook {course.db_url}: run "
+        f"`nbgrader generate_assignment {course.assignment}` in {course.root} first")
+    if course.sqlite_path is not None and not course.sqlite_path.exists():
+        raise missing  # opening it would create an empty gradebook
     try:
         with Gradebook(course.db_url) as gb:
             return sorted(nb.name for nb in gb.find_assignment(course.assignment).notebooks)
     except MissingEntry:
-        raise GradingError(
-            f"assignment {course.assignment!r} is not in the gradebook {course.db_url}: run "
-            f"`nbgrader generate_assignment {course.assignment}` in {course.root} first") from None
+        raise missing from None
 
 
 def copy_gradebook(course: Course, dest: Path) -> str:
