@@ -8,22 +8,20 @@ started on loopback with its configurable-http-proxy from jupyterhub/node_module
                       fills every answer cell, Run All, sees the sliding-filter animation play,
                       Validate; answers a written question of problem 1; Submit
   student (browser)   cannot reach the graders' formgrader service
-  TA (browser)        formgrader: Collect
+  TA (browser)        the graders' JupyterLab (hub service) > Nbgrader > Formgrader: Collect
   TA (command line)   the class grading command (python -m autograder grade)
   TA (browser)        formgrader: grades the written answer, comments, Generate + Release Feedback
   student (browser)   Fetch Feedback, opens the feedback: score and the TA's comment, no hidden test
 
-Screenshots of each step: tests/artifacts/hub/*.png (and the hub's log). Waits are Playwright's auto-waiting
-locators and expectations, never sleeps.
+Screenshots of each step: tests/artifacts/hub/*.png (and the hub's log). Waits are
+Playwright's auto-waiting locators and expectations, never sleeps.
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
