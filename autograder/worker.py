@@ -31,6 +31,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from . import execute as ag_execute
+from . import feedback
 from .course import Course
 from .intake import stage_submission
 
@@ -188,6 +189,8 @@ def grade_student(task: dict) -> dict:
             result["notebooks"][notebook] = info
         if task.get("feedback", True) and intake.staged:
             cfg = _autograde_config(base, task, slot)
+            feedback.configure(cfg, [tuple(p) for p in task["sandbox"]["trusted_packages"]],
+                               task["sandbox"].get("public_files", ()))
             try:
                 coursedir = CourseDirectory(config=cfg)
                 GenerateFeedback(coursedir=coursedir, config=cfg).start()

@@ -126,6 +126,14 @@ def test_feedback_shows_the_diagnosis_without_the_hidden_check(graded):
     assert "_REFERENCE" not in html and "def check" not in html
 
 
+def test_feedback_never_shows_hidden_test_code(graded):
+    toy, _, _ = graded
+    for student in ("subtracts", "crashes", "key"):
+        html = (toy.root / "feedback" / student / ASSIGNMENT / "01_add.html").read_text()
+        assert "toycheck" not in html, student
+        assert "HIDDEN TESTS" not in html, student
+
+
 def test_feedback_is_written_for_every_student(graded):
     toy, _, _ = graded
     for student in STUDENTS:

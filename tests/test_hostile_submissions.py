@@ -210,6 +210,13 @@ def test_infinite_loop_costs_its_cell_and_the_kernel_is_interrupted(hostile):
     assert "stayed busy" not in toy.issues("infinite-loop")
 
 
+def test_timeout_traceback_in_feedback_shows_no_grading_only_frames(hostile):
+    toy, _ = hostile
+    html = (toy.root / "feedback" / "infinite-loop" / "toy" / "01_add.html").read_text()
+    assert "KeyboardInterrupt" in html or "CellTimeoutError" in html
+    assert "toycheck" not in html and "HIDDEN TESTS" not in html
+
+
 def test_loop_that_swallows_the_interrupt_is_killed_and_later_cells_score_zero(hostile):
     toy, _ = hostile
     assert toy.scores("loop-ignores-interrupt") == {"test_add": 0.0, "explain": 0.0, "test_mul": 1.0}
