@@ -49,3 +49,13 @@ c.GenerateSolution.preprocessors = [
     "autograder.preprocessors.StripSolutionDelimiters",
     "nbgrader.preprocessors.Execute",
 ]
+
+# Feedback goes to students: no hidden-test code and no traceback line quoting it or a
+# grading-only file (SPEC: hidden tests never reach a student). Used by formgrader's and the
+# CLI's `generate_feedback` as by the class grader; scores come from the gradebook (GetGrades).
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback.HideHiddenTestTraces",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

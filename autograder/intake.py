@@ -6,6 +6,7 @@ staged copy that holds only
 * the assignment's notebooks, each a regular file that parses as a notebook (a corrupt or
   oversized notebook is left out and scores zero, with the reason);
 * ``timestamp.txt`` (nbgrader's collect time, for late penalties);
+* ``submission_secret.txt`` (nbgrader's exchange names the student's feedback after it);
 
 and where every cell's grading metadata is the release's: flags (grade, solution, locked,
 task) and points are restored from the release for known cell ids, and removed from cells
@@ -154,6 +155,10 @@ def stage_submission(src: Path, dest: Path, expected: dict[str, dict[str, dict]]
                         shutil.copyfile(full, dest / name)
                     else:
                         intake.removed_files.append("timestamp.txt (unreadable time)")
+                    continue
+                if top and name == "submission_secret.txt" and full.is_file() and not full.is_symlink() \
+                        and full.stat().st_size < 4096:
+                    shutil.copyfile(full, dest / name)
                     continue
                 if top and name.endswith(".ipynb") and name[:-6] in expected:
                     _stage_notebook(full, dest / name, expected[name[:-6]], intake)

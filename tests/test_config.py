@@ -39,3 +39,9 @@ def test_nbgrader_creates_the_gradebook_without_the_venv_on_path(tmp_path):
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (tmp_path / "gb.db").exists()
+
+
+def test_feedback_hides_hidden_tests_and_their_traceback_lines():
+    preprocessors = _config().GenerateFeedback.preprocessors
+    assert "nbgrader.preprocessors.ClearHiddenTests" in preprocessors
+    assert "autograder.feedback.HideHiddenTestTraces" in preprocessors

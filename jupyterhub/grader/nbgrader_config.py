@@ -16,11 +16,5 @@ c.Exchange.path_includes_course = False
 # one account (tests, Kubernetes) the owner check of `nbgrader collect` would only warn.
 c.ExchangeCollect.check_owner = os.environ.get("NBGRADER_CHECK_OWNER", "1") == "1"
 
-# Feedback goes to students: it must not show the hidden tests (SPEC: "A hidden test ... reaches
-# a student: not in feedback"). nbgrader's default feedback keeps them; the grades themselves
-# come from the gradebook (GetGrades), so clearing the hidden regions changes no score.
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "nbgrader.preprocessors.ClearHiddenTests",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
+# Feedback that hides the hidden tests (code and traceback lines) is set in the course's own
+# nbgrader_config.py, so formgrader's "Generate Feedback" and the class grader agree.
