@@ -353,9 +353,10 @@ def test_student_and_ta_journey(course, hub, login):
     comment_shown.scroll_into_view_if_needed()
     shot(fb, "12_feedback_page")
     hidden = hidden_test_lines(source)
-    for h in feedback_dir.rglob("*.html"):
-        in_source, _ = feedback_leaks(h, hidden)  # tracebacks: test_exchange_roundtrip.py
+    for h in feedback_dir.rglob("*.html"):  # alice left 03 and 04 as stubs: tracebacks too
+        in_source, in_traceback = feedback_leaks(h, hidden)
         assert not in_source, f"hidden tests shown in the feedback {h.name}: {in_source[:3]}"
+        assert not in_traceback, f"hidden tests quoted by a traceback in {h.name}: {in_traceback[:3]}"
 
 
 def formgrader_action(ta, aid, column, success, screenshot=None, root=None):
@@ -387,7 +388,7 @@ def grade_class(course):
         proc = subprocess.run(cmd, cwd=course.root, env=env, capture_output=True, text=True,
                               timeout=1200)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        keep_submission_secrets(course)
+        assert_submission_secrets_kept(course)
     else:
         ta.nbgrader("autograde", course.assignment, timeout=1200)
     gb = course.gradebook()
@@ -398,17 +399,11 @@ def grade_class(course):
         gb.close()
 
 
-def keep_submission_secrets(course):
+def assert_submission_secrets_kept(course):
     """nbgrader's release_feedback names each student's feedback file after a hash keyed by
-    the submission's submission_secret.txt, which generate_feedback takes from autograded/.
-    If the class grading command's staged copy left it out, put it back and say so loudly:
-    without it formgrader's "Release Feedback" fails for every student."""
-    import warnings
+    the submission's submission_secret.txt, which generate_feedback takes from autograded/:
+    the class grading command's staged copy must keep it, or "Release Feedback" fails."""
     for sub in sorted((course.root / "submitted").glob(f"*/{course.assignment}")):
-        secret = sub / "submission_secret.txt"
         graded = course.root / "autograded" / sub.parent.name / course.assignment
-        if secret.exists() and graded.is_dir() and not (graded / secret.name).exists():
-            warnings.warn(
-                f"autograder left submission_secret.txt out of {graded}; nbgrader "
-                "release_feedback needs it (copied back by the test)")
-            shutil.copyfile(secret, graded / secret.name)
+        if (sub / "submission_secret.txt").exists() and graded.is_dir():
+            assert (graded / "submission_secret.txt").exists(), f"no submission_secret.txt in {graded}"
