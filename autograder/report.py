@@ -228,7 +228,7 @@ def render(course: Course, data: dict, mistakes: dict, problems: list[dict]) -> 
         if uri:
             parts.append(f"<img alt='histogram of total scores' src='{uri}'>")
         parts.append("<table><tr><th>notebook</th><th>question</th><th>kind</th><th>max</th>"
-                     "<th>mean</th><th>full marks</th><th>zero</th></tr>")
+                     "<th>mean of graded</th><th>full marks</th><th>zero</th><th>still to grade</th></tr>")
         for nb, q in data["questions"]:
             values = [data["scores"].get((s, nb, q)) for s in students]
             graded = [v for v in values if v is not None]
@@ -238,7 +238,8 @@ def render(course: Course, data: dict, mistakes: dict, problems: list[dict]) -> 
             zero = sum(1 for v in graded if v == 0)
             parts.append(f"<tr><td>{_esc(nb)}</td><td>{_esc(q)}</td><td>{data['kind'][(nb, q)]}</td>"
                          f"<td class='num'>{maximum_q:g}</td><td class='num'>{mean_q}</td>"
-                         f"<td class='num'>{full}</td><td class='num'>{zero}</td></tr>")
+                         f"<td class='num'>{full}</td><td class='num'>{zero}</td>"
+                         f"<td class='num'>{len(values) - len(graded) or ''}</td></tr>")
         parts.append("</table>")
         for notebook, uri in distribution_plots(data).items():
             parts.append(f"<h3>{_esc(notebook)}</h3><img alt='score distribution per question of "

@@ -171,6 +171,15 @@ def test_report_embeds_score_distributions_as_png(graded, tmp_path):
     assert "http://" not in html and "https://" not in html  # self-contained
 
 
+def test_report_score_table_counts_written_answers_still_to_grade(graded, tmp_path):
+    html = _report(graded, tmp_path)
+    row = re.search(r"<td>explain</td><td>manual</td>.*?</tr>", html)
+    assert row, "the manual question has a row in the score table"
+    assert "<th>still to grade</th>" in html
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0))
+    assert len(cells) == 7 and cells[-1].isdigit() and int(cells[-1]) > 0, cells
+
+
 def test_report_names_crashes_with_their_reason(graded, tmp_path):
     html = _report(graded, tmp_path)
     section = html.split("id='problems'")[1].split("id='manual'")[0]
