@@ -26,9 +26,6 @@ c.CourseDirectory.db_url = os.environ.get(
 )
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
-# Assignments of the course. The notebooks are discovered from source/section03/.
-c.CourseDirectory.assignment_id = ""
-
 # Every cell gets at most this many seconds; an infinite loop costs that cell, not the run.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
