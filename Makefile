@@ -6,10 +6,18 @@ PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# The student environment: what a student's server has and all a grading kernel gets.
+KVENV  := .venv-kernel
+KSTAMP := $(KVENV)/.installed
 
 .PHONY: setup demo test regenerate bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(KSTAMP)
+
+$(KSTAMP): requirements/student.txt
+	test -x $(KVENV)/bin/python || $(PYTHON) -m venv $(KVENV)
+	$(KVENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/student.txt
+	touch $(KSTAMP)
 
 $(STAMP): requirements.txt jupyterhub/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,4 +44,4 @@ bench: setup
 	$(PY) benchmarks/bench_grade_class.py
 
 clean:
-	rm -rf $(VENV) build
+	rm -rf $(VENV) $(KVENV) build

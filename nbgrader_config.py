@@ -26,6 +26,36 @@ c.CourseDirectory.db_url = os.environ.get(
 )
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
 
+# Autograding, the same for `nbgrader autograde`, formgrader's Autograde button and
+# `python -m autograder grade`: student code runs in a sandboxed kernel that holds no
+# grading code; the hidden tests are planned before and judged after, in this process,
+# from plain data the kernel sends back (autograder/README.md explains each step).
+c.Autograde.autograde_preprocessors = [
+    "autograder.answers.PrepareChecks",      # plan each hidden test: inputs from the secret seed
+    "autograder.execute.SandboxedExecute",   # run the notebook sandboxed; ask after each test cell
+    "autograder.execute.MarkNotRun",         # cells after a dead kernel or a spent budget: not run
+    "autograder.answers.CheckAnswers",       # judge the replies; verdicts into the test cells
+    "autograder.sanitize.SanitizeOutputs",   # student HTML made inert before anyone views it
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+# Seeds the hidden tests' random inputs per student; created on first use, never committed.
+c.PrepareChecks.secret_file = os.path.join(c.CourseDirectory.root, ".autograder", "course_secret")
+
+# The sandbox (autograder/sandbox.py): bubblewrap, the student environment, limits.
+c.SandboxKernelManager.enabled = True
+c.SandboxKernelManager.memory_mb = 2048      # address space; numpy + IPython need ~1 GB
+c.SandboxKernelManager.cpu_seconds = 300     # CPU seconds per notebook
+c.SandboxKernelManager.nproc = 64            # processes and threads (as root: per sandbox uid)
+c.SandboxKernelManager.tmp_mb = 256          # /tmp and the working folder: a capped tmpfs
+c.SandboxKernelManager.mpl_cache = os.path.join(c.CourseDirectory.root, ".autograder", "mplcache")
+c.SandboxedExecute.notebook_budget = 900     # wall-clock seconds per notebook
+c.SandboxedExecute.ask_timeout = 60          # seconds to answer one hidden test
+
 # Every cell gets at most this many seconds; an infinite loop costs that cell, not the run.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
@@ -47,12 +77,10 @@ c.GenerateSolution.preprocessors = [
     "nbgrader.preprocessors.Execute",
 ]
 
-# Feedback goes to students: no hidden-test code and no traceback line quoting it or a
-# grading-only file (SPEC: hidden tests never reach a student). Used by formgrader's and the
-# CLI's `generate_feedback` as by the class grader; scores come from the gradebook (GetGrades).
+# Feedback: scores from the gradebook; the graded notebook is already sanitised and its test
+# cells hold only visible tests and the verdicts written by the grader.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "autograder.feedback.HideHiddenTestTraces",
-    "nbgrader.preprocessors.ClearHiddenTests",
+    "autograder.sanitize.SanitizeOutputs",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

@@ -23,10 +23,13 @@ from .course import REPO_ROOT
 def _add_sandbox_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-sandbox", action="store_true",
                    help="run student code WITHOUT bubblewrap (it gets your privileges); the "
-                        "integrity guard and limits still apply")
-    p.add_argument("--memory-mb", type=int, default=2048, help="address-space limit per kernel")
-    p.add_argument("--cpu-seconds", type=int, default=300, help="CPU-time limit per notebook")
-    p.add_argument("--nproc", type=int, default=64, help="process/thread limit per kernel")
+                        "hidden tests still run outside the kernel and the limits still apply")
+    p.add_argument("--memory-mb", type=int, default=None,
+                   help="address-space limit per kernel (default: SandboxKernelManager.memory_mb)")
+    p.add_argument("--cpu-seconds", type=int, default=None,
+                   help="CPU-time limit per notebook (default: SandboxKernelManager.cpu_seconds)")
+    p.add_argument("--nproc", type=int, default=None,
+                   help="process/thread limit per kernel (default: SandboxKernelManager.nproc)")
     p.add_argument("--timeout", type=int, default=None,
                    help="seconds per cell (default: Execute.timeout of nbgrader_config.py)")
     p.add_argument("--notebook-budget", type=int, default=None,
@@ -36,7 +39,7 @@ def _add_sandbox_args(p: argparse.ArgumentParser) -> None:
 def _sandbox_config(args):
     from .sandbox import SandboxConfig
 
-    return SandboxConfig(enabled=not args.no_sandbox, memory_mb=args.memory_mb,
+    return SandboxConfig(enabled=False if args.no_sandbox else None, memory_mb=args.memory_mb,
                          cpu_seconds=args.cpu_seconds, nproc=args.nproc)
 
 
@@ -100,13 +103,17 @@ def cmd_results(args) -> int:
 
 
 def cmd_sandbox_check(args) -> int:
-    from .sandbox import SandboxUnavailable, check_sandbox
-
+    import copy
     import tempfile
 
+    from .course import load_config
+    from .sandbox import SandboxKernelManager, SandboxUnavailable, check_sandbox
+
+    cfg = copy.deepcopy(load_config(REPO_ROOT))
+    _sandbox_config(args).apply(cfg)
     try:
         with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
-            check_sandbox(_sandbox_config(args), Path(tmp))
+            check_sandbox(SandboxKernelManager(config=cfg), Path(tmp))
     except SandboxUnavailable as exc:
         print(f"sandbox NOT available: {exc}", file=sys.stderr)
         return 2

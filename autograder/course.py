@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from pathlib import Path
 
 from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
+
+from . import fstree
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store", ".git"}
@@ -28,6 +29,9 @@ def load_config(root: Path) -> Config:
     if path != own:
         cfg.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL",
                                                     f"sqlite:///{root}/gradebook.db")
+        # the grader's own files (course secret, font cache) live with the course
+        cfg.PrepareChecks.secret_file = str(root / ".autograder" / "course_secret")
+        cfg.SandboxKernelManager.mpl_cache = str(root / ".autograder" / "mplcache")
     cfg.CourseDirectory.root = str(root)
     return cfg
 
@@ -93,24 +97,13 @@ class Course:
 
 
 def tree_hash(path: Path, *, skip_hidden: bool = True) -> str:
-    """sha256 over the relative names and bytes of every file under ``path`` (not following links)."""
-    digest = hashlib.sha256()
-    if not path.exists():
-        return "missing"
-    for dirpath, dirnames, filenames in os.walk(path, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames
-                             if d not in IGNORED_NAMES and not (skip_hidden and d.startswith(".")))
-        for name in sorted(filenames):
-            if skip_hidden and name.startswith("."):
-                continue
-            full = Path(dirpath) / name
-            rel = full.relative_to(path).as_posix()
-            digest.update(rel.encode() + b"\0")
-            if full.is_symlink():
-                digest.update(b"symlink:" + os.readlink(full).encode())
-            else:
-                with open(full, "rb") as fh:
-                    for chunk in iter(lambda: fh.read(1 << 20), b""):
-                        digest.update(chunk)
-            digest.update(b"\0")
-    return digest.hexdigest()
+    """sha256 of the tree under ``path`` (see :func:`autograder.fstree.tree_hash`).
+
+    Leaves out ``IGNORED_NAMES`` and, with ``skip_hidden``, every name starting with a dot,
+    as intake does. Never follows a symlink, never opens anything but a regular file, never
+    recurses; a missing ``path`` hashes like an empty folder.
+    """
+    def skip(name: str) -> bool:
+        return name in IGNORED_NAMES or (skip_hidden and name.startswith("."))
+
+    return fstree.tree_hash(path, skip=skip)

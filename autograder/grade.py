@@ -25,13 +25,13 @@ graded is recorded with the reason and the batch goes on.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import copy
 import dataclasses
 import datetime as dt
 import hashlib
 import json
 import multiprocessing as mp
 import os
-import shutil
 import sqlite3
 import sys
 import time
@@ -41,6 +41,7 @@ from nbgrader.api import Gradebook, MissingEntry
 
 from . import sandbox as sb
 from .course import Course, tree_hash
+from .fstree import remove_tree
 from .intake import expected_metadata
 
 STATE_VERSION = 1
@@ -96,16 +97,25 @@ def save_state(course: Course, state: dict) -> None:
 
 
 def fingerprint(course: Course, options: Options) -> str:
-    """What a grade depends on besides the submission."""
+    """What a grade depends on besides the submission: the notebooks, the grader, its settings."""
     digest = hashlib.sha256()
     digest.update(tree_hash(course.source_dir).encode())
-    for root, package in options.sandbox.trusted_packages:
-        digest.update(tree_hash(Path(root) / package).encode())
-    cfg = options.sandbox
-    digest.update(json.dumps([cfg.enabled, cfg.memory_mb, cfg.cpu_seconds, cfg.nproc,
-                              list(cfg.preimport), options.timeout, options.notebook_budget,
-                              options.feedback]).encode())
+    for package in ("helpers", "autograder"):
+        digest.update(tree_hash(sb.REPO_ROOT / package).encode())
+    settings = sandbox_settings(course, options)
+    digest.update(json.dumps([settings, options.timeout, options.notebook_budget,
+                              options.feedback], sort_keys=True, default=str).encode())
     return digest.hexdigest()
+
+
+def sandbox_settings(course: Course, options: Options) -> dict:
+    """The SandboxKernelManager settings of this run: the course config with the CLI's overrides."""
+    cfg = copy.deepcopy(course.config)
+    options.sandbox.apply(cfg)
+    manager = sb.SandboxKernelManager(config=cfg)
+    return {name: getattr(manager, name) for name in
+            ("enabled", "bwrap", "student_python", "memory_mb", "cpu_seconds", "nproc",
+             "fsize_mb", "nofile", "tmp_mb", "uid_base", "mpl_cache")}
 
 
 # ------------------------------------------------------------------------------------------
@@ -189,20 +199,13 @@ def scores_from_result(result: dict) -> dict:
 # The run
 
 def _prepare_sandbox(course: Course, options: Options) -> dict:
-    cfg = options.sandbox
-    public = []
-    if course.release_dir.is_dir():
-        public = [str(p.relative_to(course.release_dir)) for p in course.release_dir.rglob("*")
-                  if p.is_file() and p.suffix != ".ipynb"]
-    cfg = dataclasses.replace(cfg, public_files=tuple(public))
-    if not cfg.mpl_cache:
-        cfg = dataclasses.replace(cfg, mpl_cache=sb.prepare_mpl_cache(course.state_dir / "mplcache"))
-    settings = dataclasses.asdict(cfg)
-    if cfg.enabled:
-        sb.check_sandbox(cfg, course.state_dir / "scratch")
-        settings["trusted"] = sb.prepare_trusted_tree(cfg, course.state_dir / "trusted")
-    else:
-        settings["trusted"] = []
+    """Check the sandbox works here and build the font cache once; the workers' settings."""
+    settings = sandbox_settings(course, options)
+    manager = sb.SandboxKernelManager(**settings)
+    sb.check_sandbox(manager, course.state_dir / "scratch")
+    python = sb.student_python(manager.student_python)
+    settings["mpl_cache"] = sb.prepare_mpl_cache(
+        Path(settings["mpl_cache"] or course.state_dir / "mplcache"), python)
     return settings
 
 
@@ -252,6 +255,8 @@ def grade_class(course: Course, options: Options | None = None) -> RunSummary:
             todo.append(student)
 
     graded, failed = [], []
+    for folder in ("db", "staging", "scratch"):  # what an interrupted run left behind
+        remove_tree(str(course.state_dir / folder))
     if todo:
         settings = _prepare_sandbox(course, options)
         workers = max(1, min(options.workers or os.cpu_count() or 1, len(todo)))
@@ -278,9 +283,8 @@ def grade_class(course: Course, options: Options | None = None) -> RunSummary:
                 failed.append(student)
             state["students"][student] = record
             save_state(course, state)
-        shutil.rmtree(course.state_dir / "db", ignore_errors=True)
-        shutil.rmtree(course.state_dir / "staging", ignore_errors=True)
-        shutil.rmtree(course.state_dir / "scratch", ignore_errors=True)
+        for folder in ("db", "staging", "scratch"):
+            remove_tree(str(course.state_dir / folder))
     return RunSummary(graded=graded, skipped=skipped, failed=failed,
                       seconds=time.monotonic() - start, state_path=course.state_dir / "state.json")
 

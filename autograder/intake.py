@@ -11,18 +11,20 @@ staged copy that holds only
 and where every cell's grading metadata is the release's: flags (grade, solution, locked,
 task) and points are restored from the release for known cell ids, and removed from cells
 whose id is not in the assignment. Everything else (planted ``helpers/checks.py``, symlinks,
-data files, notebooks under other names) is left out and listed, so the TA sees it.
+FIFOs, sockets, device files, data files, notebooks under other names) is left out and
+listed, so the TA sees it. The submission is walked with :mod:`autograder.fstree`: no
+recursion, no symlink followed, nothing but regular files opened.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
-import shutil
 from pathlib import Path
 
 import nbformat
 
+from . import fstree
 from .course import IGNORED_NAMES
 
 MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024
@@ -112,79 +114,121 @@ def _fix_metadata(nb, truth: dict[str, dict]) -> list[str]:
     return fixes
 
 
-def _valid_timestamp(path: Path) -> bool:
+def _valid_timestamp(data: bytes) -> bool:
     from nbgrader.utils import parse_utc
 
     try:
-        if path.stat().st_size > 1024:
-            return False
-        parse_utc(path.read_text(encoding="utf-8").strip())
+        parse_utc(data.decode("utf-8").strip())
         return True
     except Exception:
         return False
 
 
+def _ignored(name: str) -> bool:
+    return name in IGNORED_NAMES or name.startswith(".")
+
+
+def _not_regular(kind: str) -> str:
+    return f"{fstree.LABELS[kind]}, not a regular file; not opened"
+
+
 def stage_submission(src: Path, dest: Path, expected: dict[str, dict[str, dict]]) -> Intake:
-    """Copy the gradeable part of ``src`` to ``dest`` (replaced); say what was left out."""
+    """Copy the gradeable part of ``src`` to ``dest`` (replaced); say what was left out.
+
+    ``src`` is walked without recursion and without following symlinks; only regular files
+    are ever opened, so deep trees, FIFOs, sockets, devices and symlinks cannot stall or
+    crash intake: they are listed in ``removed_files`` with what they were.
+    """
     intake = Intake()
-    if dest.exists():
-        shutil.rmtree(dest)
+    problems = fstree.remove_tree(dest)
+    if os.path.lexists(dest):
+        raise OSError(f"could not clear the staging folder {dest}: " + "; ".join(problems[:5]))
     dest.mkdir(parents=True)
     found: set[str] = set()
-    if src.is_dir():
-        for dirpath, dirnames, filenames in os.walk(src, followlinks=False):
-            rel_dir = Path(dirpath).relative_to(src)
-            kept_dirs = []
-            for d in sorted(dirnames):
-                full = Path(dirpath) / d
-                if d in IGNORED_NAMES or d.startswith("."):
-                    continue
-                if full.is_symlink():
-                    intake.removed_files.append(str(rel_dir / d) + " (symlink)")
-                    continue
-                kept_dirs.append(d)
-            dirnames[:] = kept_dirs
-            for name in sorted(filenames):
-                full = Path(dirpath) / name
-                rel = rel_dir / name
-                if name in IGNORED_NAMES or name.startswith("."):
-                    continue
-                top = rel_dir == Path(".")
-                if top and name == "timestamp.txt" and full.is_file() and not full.is_symlink():
-                    if _valid_timestamp(full):
-                        shutil.copyfile(full, dest / name)
-                    else:
-                        intake.removed_files.append("timestamp.txt (unreadable time)")
-                    continue
-                if top and name == "submission_secret.txt" and full.is_file() and not full.is_symlink() \
-                        and full.stat().st_size < 4096:
-                    shutil.copyfile(full, dest / name)
-                    continue
-                if top and name.endswith(".ipynb") and name[:-6] in expected:
-                    _stage_notebook(full, dest / name, expected[name[:-6]], intake)
-                    found.add(name[:-6])
-                    continue
-                if name.endswith(".ipynb"):
-                    intake.unexpected_notebooks.append(str(rel))
-                    continue
-                intake.removed_files.append(str(rel) + (" (symlink)" if full.is_symlink() else ""))
+    kind = _kind(src)
+    if kind == "dir":
+        def unreadable(exc: OSError) -> None:
+            intake.removed_files.append(
+                f"{fstree.shown(exc.filename)} (could not be read: {exc.strerror or exc})")
+
+        for entry in fstree.walk(src, skip=_ignored, onerror=unreadable):
+            _take(entry, src, dest, expected, intake, found)
+    elif kind is not None:
+        intake.removed_files.append(f". (the submission folder is a {fstree.LABELS[kind]}; "
+                                    "not followed)")
     for notebook in sorted(expected):
         if notebook not in found:
             intake.missing.append(notebook)
     return intake
 
 
+def _kind(path: Path) -> str | None:
+    """What ``path`` is, without following a symlink; None if it does not exist."""
+    try:
+        return fstree.kind_of(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return None
+
+
+def _take(entry: fstree.Entry, src: Path, dest: Path, expected: dict[str, dict[str, dict]],
+          intake: Intake, found: set[str]) -> None:
+    """Stage one walked entry of the submission, or record why it was left out."""
+    if entry.kind == "dir":
+        return
+    name = entry.path.rsplit("/", 1)[-1]
+    top = "/" not in entry.path
+    regular = entry.kind == "file"
+    if top and name == "timestamp.txt":
+        if not regular:
+            intake.removed_files.append(f"timestamp.txt ({_not_regular(entry.kind)})")
+            return
+        data = _read(src / name, 1024)
+        if isinstance(data, bytes) and _valid_timestamp(data):
+            (dest / name).write_bytes(data)
+        else:
+            intake.removed_files.append("timestamp.txt (unreadable time)")
+        return
+    if top and name == "submission_secret.txt" and regular:
+        data = _read(src / name, 4095)
+        if isinstance(data, bytes):
+            (dest / name).write_bytes(data)
+            return
+    if top and name.endswith(".ipynb") and name[:-6] in expected:
+        found.add(name[:-6])
+        if not regular:
+            intake.corrupt[name[:-6]] = _not_regular(entry.kind)
+            return
+        _stage_notebook(src / name, dest / name, expected[name[:-6]], intake)
+        return
+    if name.endswith(".ipynb") and regular:
+        intake.unexpected_notebooks.append(fstree.shown(entry.path))
+        return
+    label = "" if regular else f" ({fstree.LABELS[entry.kind]})"
+    intake.removed_files.append(fstree.shown(entry.path) + label)
+
+
+def _read(path: Path, limit: int) -> bytes | str:
+    """The bytes of the regular file ``path``, or why they could not be read."""
+    try:
+        return fstree.read_regular(path, limit=limit)
+    except fstree.NotRegularFile as exc:
+        return _not_regular(exc.kind)
+    except fstree.FileTooLarge:
+        if limit >= 1024 * 1024:
+            return f"larger than {limit // (1024 * 1024)} MB"
+        return f"larger than {limit} bytes"
+    except OSError as exc:
+        return f"could not be read: {exc.strerror or exc}"
+
+
 def _stage_notebook(src: Path, dest: Path, truth: dict[str, dict], intake: Intake) -> None:
     notebook = src.stem
-    if src.is_symlink() or not src.is_file():
-        intake.corrupt[notebook] = "not a regular file"
-        return
-    if src.stat().st_size > MAX_NOTEBOOK_BYTES:
-        intake.corrupt[notebook] = f"larger than {MAX_NOTEBOOK_BYTES // (1024 * 1024)} MB"
+    data = _read(src, MAX_NOTEBOOK_BYTES)
+    if isinstance(data, str):
+        intake.corrupt[notebook] = data
         return
     try:
-        with open(src, encoding="utf-8") as fh:
-            raw = json.load(fh)
+        raw = json.loads(data.decode("utf-8"))
         if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
             raise ValueError("no list of cells")
         nb = nbformat.reads(json.dumps(raw), as_version=4)

@@ -13,7 +13,6 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.plugins.export import CsvExportPlugin
 from traitlets.config import Config
 
-from . import feedback
 from .course import Course
 
 
@@ -77,9 +76,6 @@ def _feedback_one(course_root: str, assignment: str, student: str) -> str:
     cfg.CourseDirectory.assignment_id = assignment
     cfg.CourseDirectory.student_id = student
     cfg.GenerateFeedback.force = True
-    public = [str(p.relative_to(course.release_dir)) for p in course.release_dir.rglob("*")
-              if p.is_file()] if course.release_dir.is_dir() else []
-    feedback.configure(cfg, None, public)
     GenerateFeedback(coursedir=CourseDirectory(config=cfg), config=cfg).start()
     return student
 

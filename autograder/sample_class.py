@@ -158,7 +158,7 @@ def run_demo(root: Path, *, workers=None, sandbox=None, fresh=True, all_mistakes
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"graded {len(summary.graded)} students ({len(summary.skipped)} unchanged) in "
-          f"{summary.seconds:.0f} s with the sandbox {'on' if options.sandbox.enabled else 'OFF'}\n")
+          f"{summary.seconds:.0f} s with the sandbox {'OFF' if options.sandbox.enabled is False else 'on'}\n")
     outputs = write_outputs(course)
     print_results(course)
     print()

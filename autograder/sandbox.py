@@ -1,138 +1,120 @@
 """Bubblewrap sandbox around the kernels that run student code.
 
 nbgrader's ``Execute`` preprocessor starts one Jupyter kernel per notebook through a
-``KernelManager``. :class:`SandboxKernelManager` is that kernel manager: instead of
-``python -m ipykernel_launcher -f CONN`` it launches
+``KernelManager``. :class:`SandboxKernelManager` is that kernel manager (configured in
+``nbgrader_config.py`` and used by :class:`autograder.execute.SandboxedExecute`). Instead
+of ``python -m ipykernel_launcher -f CONN`` it launches
 
-    bwrap <namespaces + mounts> -- python -I -m autograder.kernel -f CONN
+    bwrap <namespaces + mounts> -- STUDENT_PYTHON kernel_launcher.py SETTINGS -f CONN
 
 What the kernel sees (see :func:`bwrap_argv`):
 
-* ``/usr``, ``/etc`` and the Python installation read-only; fresh ``/proc``, ``/dev``, a
-  size-limited ``/tmp`` (tmpfs);
-* the trusted packages (``helpers``, ``autograder``) as a private copy made at the start of
-  the run: grading-only files are ``0600 root`` and the kernel drops to an unprivileged uid
-  after importing them, so student code cannot read the reference implementations;
-* one writable directory: a scratch copy of this student's assignment folder;
-* the directory holding the kernel's ZeroMQ sockets (``transport="ipc"``: Unix sockets,
-  so the kernel needs no network at all and gets none: ``--unshare-net``);
+* ``/usr``, ``/etc`` and the *student environment* (a virtual environment holding numpy,
+  matplotlib, IPython, ipykernel and ipywidgets: what a student's server has) read-only.
+  The grader's own environment -- nbgrader, scipy, the reference, the checks -- is not
+  mounted, so it cannot be imported;
+* a read-only copy of the student's folder (made by the grader: regular files only, no
+  notebooks), which the launcher copies into ``/tmp/work``, the working folder, inside a
+  size-capped tmpfs ``/tmp``: filling it fails this notebook only;
+* the directory of the kernel's ZeroMQ sockets (``transport="ipc"``: Unix sockets, so the
+  kernel needs no network and gets none: ``--unshare-net``);
 * nothing else: not ``source/``, not the gradebook, not other students, not ``$HOME``.
 
-Limits (applied by :mod:`autograder.kernel` before any student code): address space,
-CPU seconds, file size, open files, processes (per-slot uid so parallel students do not
-share the count), no core dumps; wall-clock limits are the per-cell timeout and the
-per-notebook budget enforced by :class:`autograder.execute.SandboxedExecute`.
+Limits (applied by :mod:`autograder.kernel_launcher` before ipykernel starts): address
+space, CPU seconds, file size, open files, processes (per-slot uid, so parallel students
+do not share the count), no core dumps. Wall-clock limits are the per-cell timeout and the
+per-notebook budget of :class:`autograder.execute.SandboxedExecute`.
 """
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import shutil
-import stat
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Any, Unicode
+from traitlets import Bool, Integer, Unicode
 
-from . import guard
+from .fstree import remove_tree, walk
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+LAUNCHER = Path(__file__).with_name("kernel_launcher.py")
+DEFAULT_STUDENT_PYTHON = REPO_ROOT / ".venv-kernel" / "bin" / "python"
 
+# Paths inside the sandbox
+LAUNCHER_MOUNT = "/opt/autograder/kernel_launcher.py"
+SUBMISSION_MOUNT = "/opt/submission"
+MPL_CACHE_MOUNT = "/opt/mplcache"
+WORKDIR = "/tmp/work"
 
-MPL_CACHE_MOUNT = "/tmp/.autograder-mplcache"
+#: what of a student's folder the kernel gets: at most this deep, this many bytes
+COPY_MAX_DEPTH = 16
+COPY_MAX_BYTES = 200 * 1024 * 1024
 
 
 class SandboxUnavailable(RuntimeError):
-    """bubblewrap is missing or cannot create the namespaces it needs here."""
+    """bubblewrap or the student environment is missing, or the sandbox cannot be made here."""
 
 
 @dataclasses.dataclass
 class SandboxConfig:
-    """Everything a worker needs to start sandboxed kernels (picklable)."""
+    """Command-line overrides of :class:`SandboxKernelManager`'s settings (None: keep config)."""
 
-    enabled: bool = True
-    bwrap: str = "bwrap"
-    # Limits. See README / grade --help for why these values.
-    memory_mb: int = 2048          # RLIMIT_AS: numpy + IPython need ~1 GB of address space
-    cpu_seconds: int = 300         # RLIMIT_CPU for the whole notebook (SIGXCPU, then KILL)
-    nproc: int = 64                # RLIMIT_NPROC for the slot's uid: threads count too
-    fsize_mb: int = 64             # RLIMIT_FSIZE: one file, also the kernel's own log
-    nofile: int = 512
-    tmp_mb: int = 256              # size of the sandbox's /tmp
-    uid_base: int = 61000          # sandbox uid = uid_base + worker slot (root only)
-    # What the kernel imports before student code, and from where.
-    preimport: tuple = ("numpy", "helpers", "helpers.checks")
-    # grading-only modules whose functions must not be called from student code
-    private_modules: tuple = ("helpers.reference",)
-    trusted_packages: tuple = ((str(REPO_ROOT), "helpers"), (str(REPO_ROOT), "autograder"))
-    extra_sys_path: tuple = ()     # trusted roots not on the venv's sys.path (tests)
-    public_files: tuple = ()       # trusted files students may read (the release's copies)
-    mpl_cache: str = ""            # prebuilt matplotlib font cache (see prepare_mpl_cache)
+    enabled: bool | None = None
+    memory_mb: int | None = None
+    cpu_seconds: int | None = None
+    nproc: int | None = None
 
-    @property
-    def privileged(self) -> bool:
-        return os.geteuid() == 0
-
-    def limits(self, with_nproc: bool) -> dict:
-        mb = 1024 * 1024
-        limits = {"as": self.memory_mb * mb, "cpu": (self.cpu_seconds, self.cpu_seconds + 5),
-                  "fsize": self.fsize_mb * mb, "core": 0, "nofile": self.nofile}
-        if with_nproc:
-            limits["nproc"] = self.nproc
-        return limits
+    def apply(self, cfg) -> None:
+        """Write the overrides into a traitlets ``Config``."""
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if value is not None:
+                setattr(cfg.SandboxKernelManager, field.name, value)
 
 
 # --------------------------------------------------------------------------------------
-# The private copy of the trusted packages.
+# The student environment
 
-def prepare_trusted_tree(config: SandboxConfig, dest: Path) -> list[tuple[str, str]]:
-    """Copy the trusted packages to ``dest``; return (copy, mount point) pairs.
-
-    Files are 0600 (root) except ``public_files`` (relative paths such as
-    ``helpers/sliding.py``) which stay 0644; directories stay listable (0755), because
-    Python's import system lists a package directory to find its modules -- file names are
-    no secret, their contents are. The copy is made
-    once per grading run so every student is graded with the same checks even if
-    someone edits ``helpers/`` meanwhile.
-    """
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    os.chmod(dest, 0o755)
-    public = {str(Path(p)) for p in config.public_files} | {"helpers/__init__.py",
-                                                              "autograder/__init__.py"}
-    pairs = []
-    for index, (root, package) in enumerate(config.trusted_packages):
-        src = Path(root) / package
-        if not src.is_dir():
+@functools.lru_cache(maxsize=8)
+def python_roots(python: str) -> tuple[str, ...]:
+    """Folders an interpreter needs (its venv and its base installation), outside /usr."""
+    out = subprocess.run([python, "-I", "-c", "import sys, os, json; print(json.dumps("
+                          "[sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, "
+                          "os.path.dirname(os.path.realpath(sys.executable))]))"],
+                         capture_output=True, text=True, timeout=120, check=True)
+    roots: list[str] = []
+    for p in json.loads(out.stdout):
+        p = os.path.realpath(p)
+        if p == "/usr" or p.startswith("/usr/") or not os.path.isdir(p):
             continue
-        copy = dest / str(index) / package
-        shutil.copytree(src, copy, ignore=shutil.ignore_patterns(
-            "__pycache__", "*.pyc", ".*", "*.egg-info"))
-        os.chmod(copy.parent, 0o755)
-        for dirpath, dirnames, filenames in os.walk(copy):
-            os.chmod(dirpath, 0o755)
-            for name in filenames:
-                path = Path(dirpath) / name
-                rel = str(Path(package) / path.relative_to(copy))
-                os.chmod(path, 0o644 if rel in public else 0o600)
-        pairs.append((str(copy), str(src)))
-    return pairs
+        if not any(p == r or p.startswith(r + os.sep) for r in roots):
+            roots = [r for r in roots if not r.startswith(p + os.sep)] + [p]
+    return tuple(roots)
 
 
-# --------------------------------------------------------------------------------------
-# The bwrap command line.
+def student_python(configured: str = "") -> str:
+    """The student environment's interpreter, or :class:`SandboxUnavailable` saying how to make it."""
+    path = configured or str(DEFAULT_STUDENT_PYTHON)
+    if not os.access(path, os.X_OK):
+        raise SandboxUnavailable(
+            f"the student environment's Python ({path}) is missing. `make setup` builds it "
+            "(.venv-kernel from requirements/student.txt), or set "
+            "SandboxKernelManager.student_python to a Python that has the student packages.")
+    return path
 
-def prepare_mpl_cache(dest: Path) -> str:
-    """Build matplotlib's font cache once, for every kernel of the run to copy."""
+
+def prepare_mpl_cache(dest: Path, python: str) -> str:
+    """Build matplotlib's font cache once with the student Python, for every kernel to copy."""
     dest.mkdir(parents=True, exist_ok=True)
     if not any(dest.glob("fontlist-*.json")):
         env = dict(os.environ, MPLCONFIGDIR=str(dest), MPLBACKEND="Agg")
-        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env,
+        subprocess.run([python, "-c", "import matplotlib.font_manager"], env=env,
                        capture_output=True, timeout=300)
     os.chmod(dest, 0o755)
     for path in dest.iterdir():
@@ -140,6 +122,42 @@ def prepare_mpl_cache(dest: Path) -> str:
             os.chmod(path, 0o644)
     return str(dest)
 
+
+def copy_submission(source: str, dest: str) -> list[str]:
+    """Copy the regular files of a student's folder (no notebooks, no dot-files) to ``dest``.
+
+    Never follows links or opens anything but regular files; stops at ``COPY_MAX_DEPTH``
+    and ``COPY_MAX_BYTES``. Returns what was left out, for the TA.
+    """
+    skipped, total = [], 0
+    os.makedirs(dest, exist_ok=True)
+    for rel, kind in walk(source):
+        parts = Path(rel).parts
+        if any(p.startswith(".") for p in parts) or rel.endswith(".ipynb"):
+            continue
+        if len(parts) > COPY_MAX_DEPTH:
+            skipped.append(f"{rel} (too deep)")
+            continue
+        target = os.path.join(dest, rel)
+        if kind == "dir":
+            os.makedirs(target, exist_ok=True)
+        elif kind == "file":
+            size = os.lstat(os.path.join(source, rel)).st_size
+            if total + size > COPY_MAX_BYTES:
+                skipped.append(f"{rel} (over the size limit)")
+                continue
+            total += size
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            fd = os.open(os.path.join(source, rel), os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            with os.fdopen(fd, "rb") as src, open(target, "wb") as out:
+                shutil.copyfileobj(src, out)
+        else:
+            skipped.append(f"{rel} ({kind})")
+    return skipped
+
+
+# --------------------------------------------------------------------------------------
+# The bwrap command line
 
 def _system_binds() -> list[str]:
     args = ["--ro-bind", "/usr", "/usr"]
@@ -153,37 +171,19 @@ def _system_binds() -> list[str]:
     return args
 
 
-def _python_roots() -> list[str]:
-    roots = []
-    for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-              os.path.dirname(os.path.realpath(sys.executable))):
-        p = os.path.realpath(p)
-        if p.startswith("/usr/") or p == "/usr":
-            continue
-        if os.path.isdir(p) and not any(p == r or p.startswith(r + os.sep) for r in roots):
-            roots = [r for r in roots if not r.startswith(p + os.sep)] + [p]
-    return roots
+def bwrap_argv(bwrap: str, *, privileged: bool, tmp_bytes: int, binds: list[tuple[str, str, str]],
+               env: dict[str, str], chdir: str = "/tmp") -> list[str]:
+    """The bwrap prefix for one kernel (the command follows after ``--``).
 
-
-def bwrap_argv(config: SandboxConfig, *, workdir: str, sockdir: str,
-               trusted: list[tuple[str, str]], env: dict[str, str]) -> list[str]:
-    """The bwrap prefix for one kernel (the command follows after ``--``)."""
-    argv = [config.bwrap, "--die-with-parent", "--unshare-pid", "--unshare-net",
-            "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox"]
-    if not config.privileged:
+    ``binds`` are ``(flag, host path, sandbox path)`` with flag ``--ro-bind`` or ``--bind``.
+    """
+    argv = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc",
+            "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox", "--new-session"]
+    if not privileged:
         argv.append("--unshare-user")
     argv += _system_binds()
     argv += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(config.tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
-    binds: list[tuple[str, str, str]] = []  # (flag, src, dest)
-    for root in _python_roots():
-        binds.append(("--ro-bind", root, root))
-    for copy, mount in trusted:
-        binds.append(("--ro-bind", copy, mount))
-    if config.mpl_cache and os.path.isdir(config.mpl_cache):
-        binds.append(("--ro-bind", config.mpl_cache, MPL_CACHE_MOUNT))
-    binds.append(("--bind", workdir, workdir))
-    binds.append(("--bind", sockdir, sockdir))
+             "--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     made = {"/", "/usr", "/etc", "/proc", "/dev", "/tmp"}
     for flag, src, dest in binds:
         parents = []
@@ -196,110 +196,69 @@ def bwrap_argv(config: SandboxConfig, *, workdir: str, sockdir: str,
             made.add(p)
         argv += [flag, src, dest]
         made.add(dest)
-    argv += ["--chdir", workdir, "--clearenv"]
+    argv += ["--chdir", chdir, "--clearenv"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
     return argv + ["--"]
 
 
-def sandbox_env(config: SandboxConfig, extra: dict[str, str]) -> dict[str, str]:
-    env = {
-        "PATH": os.path.dirname(sys.executable) + ":/usr/local/bin:/usr/bin:/bin",
-        "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
-        "MPLCONFIGDIR": "/tmp/matplotlib", "IPYTHONDIR": "/tmp/.ipython",
+def kernel_env(python: str, home: str) -> dict[str, str]:
+    """The kernel's environment variables: nothing of the grader's."""
+    prefix = os.path.dirname(os.path.dirname(python))
+    return {
+        "PATH": os.path.dirname(python) + ":/usr/local/bin:/usr/bin:/bin",
+        "VIRTUAL_ENV": prefix, "HOME": home, "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8", "MPLCONFIGDIR": os.path.join(home, ".matplotlib"),
+        "IPYTHONDIR": os.path.join(home, ".ipython"),
         "MPLBACKEND": "module://matplotlib_inline.backend_inline",
         "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         "PYDEVD_DISABLE_FILE_VALIDATION": "1", "NBGRADER_EXECUTION": "autograde",
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
     }
-    if sys.prefix != sys.base_prefix:
-        env["VIRTUAL_ENV"] = sys.prefix
-    env.update(extra)
-    return env
-
-
-def check_sandbox(config: SandboxConfig, scratch_parent: Path) -> None:
-    """Fail loudly, with what to do, when bubblewrap cannot work on this machine."""
-    if not config.enabled:
-        return
-    exe = shutil.which(config.bwrap)
-    if exe is None:
-        raise SandboxUnavailable(
-            "bubblewrap (bwrap) is not installed, so student code cannot be sandboxed.\n"
-            "Install it (Debian/Ubuntu: `apt-get install bubblewrap`, or run "
-            "./.ci/system-packages), or pass --no-sandbox to grade without a sandbox "
-            "(student code then runs with your privileges).")
-    scratch_parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="check-", dir=scratch_parent))
-    sock = Path(tempfile.mkdtemp(prefix="agk-"))
-    try:
-        argv = bwrap_argv(config, workdir=str(work), sockdir=str(sock), trusted=[],
-                          env=sandbox_env(config, {}))
-        code = ("import socket,os;"
-                "s=socket.socket();\n"
-                "try:\n s.connect(('1.1.1.1',53)); print('NET')\n"
-                "except OSError: print('NONET')\n"
-                "open('probe','w').write('ok')")
-        proc = subprocess.run(argv + [sys.executable, "-I", "-c", code],
-                              capture_output=True, text=True, timeout=60)
-        if proc.returncode != 0 or "NONET" not in proc.stdout:
-            raise SandboxUnavailable(
-                "bubblewrap is installed but cannot create the sandbox on this machine "
-                f"(exit {proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}\n"
-                "Usually this means unprivileged user namespaces are disabled: enable them "
-                "(sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces>0), "
-                "run the grader as root, or pass --no-sandbox to grade without a sandbox "
-                "(student code then runs with your privileges).")
-        if (work / "probe").read_text() != "ok":
-            raise SandboxUnavailable("bubblewrap ran but the working directory was not "
-                                     "writable inside the sandbox")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-        shutil.rmtree(sock, ignore_errors=True)
-
-
-def _chown_tree(path: Path, uid: int, gid: int) -> None:
-    os.chown(path, uid, gid)
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in dirnames + filenames:
-            try:
-                os.chown(os.path.join(dirpath, name), uid, gid, follow_symlinks=False)
-            except OSError:
-                pass
 
 
 # --------------------------------------------------------------------------------------
-# The kernel manager.
+# The kernel manager
 
 class SandboxKernelManager(AsyncKernelManager):
-    """Starts ``autograder.kernel`` inside bubblewrap (or bare, with the guard only)."""
+    """Starts the student environment's ipykernel inside bubblewrap, with limits."""
 
-    settings = Any(None, help="a dict: SandboxConfig fields plus slot, trusted, log_path")
-    log_path = Unicode("")
+    enabled = Bool(True, help="run kernels inside bubblewrap; False runs them bare "
+                              "(student code gets the grader's privileges)").tag(config=True)
+    bwrap = Unicode("bwrap", help="the bubblewrap executable").tag(config=True)
+    student_python = Unicode("", help="Python of the student environment (default: "
+                                      ".venv-kernel/bin/python of the course pack)").tag(config=True)
+    memory_mb = Integer(2048, help="address-space limit (numpy + IPython need ~1 GB)").tag(config=True)
+    cpu_seconds = Integer(300, help="CPU seconds for the whole notebook (then SIGXCPU)").tag(config=True)
+    nproc = Integer(64, help="processes and threads of the sandbox uid (root only)").tag(config=True)
+    fsize_mb = Integer(64, help="largest file the kernel may write").tag(config=True)
+    nofile = Integer(512, help="open files").tag(config=True)
+    tmp_mb = Integer(256, help="size of the tmpfs holding /tmp and the working folder").tag(config=True)
+    uid_base = Integer(61000, help="sandbox uid = uid_base + slot (root only)").tag(config=True)
+    slot = Integer(0, help="this worker's slot (parallel grading)").tag(config=True)
+    mpl_cache = Unicode("", help="prebuilt matplotlib font cache to copy in").tag(config=True)
+    log_path = Unicode("", help="file for the kernel's stdout and stderr")
+    source_dir = Unicode("", help="the student's folder, copied in (regular files only)")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self._channel_r = None
-        self._channel_data = bytearray()
-        self._channel_overflow = False
-        self._key = guard.new_key()
         self._sockdir = None
-        self._workdir = None
         self._log = None
-        self.exit_reason = None
-
-    # -- configuration --------------------------------------------------------------
-    @property
-    def sandbox(self) -> SandboxConfig:
-        fields = {f.name for f in dataclasses.fields(SandboxConfig)}
-        return SandboxConfig(**{k: v for k, v in (self.settings or {}).items() if k in fields})
 
     @property
-    def key(self) -> bytes:
-        return self._key
+    def privileged(self) -> bool:
+        return self.enabled and os.geteuid() == 0
+
+    def limits(self) -> dict:
+        mb = 1024 * 1024
+        limits = {"as": self.memory_mb * mb, "cpu": (self.cpu_seconds, self.cpu_seconds + 5),
+                  "fsize": self.fsize_mb * mb, "core": 0, "nofile": self.nofile}
+        if self.privileged:
+            limits["nproc"] = self.nproc
+        return limits
 
     def _setup_transport(self) -> None:
-        if self.sandbox.enabled and self._sockdir is None:
+        if self.enabled and self._sockdir is None:
             # Unix sockets need short paths (108 bytes): a private dir in /tmp.
             self._sockdir = tempfile.mkdtemp(prefix="agk-", dir="/tmp")
             os.chmod(self._sockdir, 0o700)
@@ -311,60 +270,46 @@ class SandboxKernelManager(AsyncKernelManager):
         self._setup_transport()
         return await super()._async_pre_start_kernel(**kw)
 
-    # -- launching -------------------------------------------------------------------
     async def _async_launch_kernel(self, kernel_cmd, **kw):
-        cfg = self.sandbox
-        settings = self.settings or {}
-        slot = int(settings.get("slot", 0))
-        workdir = os.path.realpath(kw.get("cwd") or os.getcwd())
-        self._workdir = workdir
+        python = student_python(self.student_python)
+        scratch = os.path.realpath(kw.get("cwd") or os.getcwd())
+        incoming = os.path.join(scratch, "in")
+        if self.source_dir:
+            copy_submission(self.source_dir, incoming)
+        os.makedirs(incoming, exist_ok=True)
         extra_args = [a for a in kernel_cmd if a.startswith("--") and "=" in a]
-        cmd = [sys.executable, "-I", "-m", "autograder.kernel", "-f", self.connection_file,
-               *extra_args]
-
-        key_r, key_w = os.pipe()
-        os.write(key_w, self._key)
-        os.close(key_w)
-        chan_r, chan_w = os.pipe()
-        os.set_blocking(chan_r, False)
-        self._channel_r = chan_r
-        uid = gid = None
-        privileged = cfg.enabled and cfg.privileged
-        if privileged:
-            uid = gid = cfg.uid_base + slot
-            _chown_tree(Path(workdir), uid, gid)
-        kernel_cfg = {
-            "key_fd": key_r, "channel_fd": chan_w, "preimport": list(cfg.preimport),
-            "private_modules": list(cfg.private_modules),
-            "trusted_paths": list(cfg.extra_sys_path), "uid": uid, "gid": gid,
-            "limits": cfg.limits(with_nproc=privileged),
-            "mpl_cache": (MPL_CACHE_MOUNT if cfg.enabled else cfg.mpl_cache) or None,
-        }
-        env_extra = {"AUTOGRADER_KERNEL": json.dumps(kernel_cfg)}
-        if cfg.enabled:
-            env = sandbox_env(cfg, env_extra)
-            trusted = [tuple(p) for p in settings.get("trusted", [])]
-            cmd = bwrap_argv(cfg, workdir=workdir, sockdir=self._sockdir, trusted=trusted,
-                             env=env) + cmd
+        uid = gid = self.uid_base + self.slot if self.privileged else None
+        if self.enabled:
+            settings = {"source": SUBMISSION_MOUNT, "workdir": WORKDIR, "uid": uid, "gid": gid,
+                        "limits": self.limits(),
+                        "copy": [[MPL_CACHE_MOUNT, "/tmp/.matplotlib"]] if self.mpl_cache else []}
+            binds = [("--ro-bind", root, root) for root in python_roots(python)]
+            binds += [("--ro-bind", str(LAUNCHER), LAUNCHER_MOUNT),
+                      ("--ro-bind", incoming, SUBMISSION_MOUNT),
+                      ("--bind", self._sockdir, self._sockdir)]
+            if self.mpl_cache and os.path.isdir(self.mpl_cache):
+                binds.append(("--ro-bind", self.mpl_cache, MPL_CACHE_MOUNT))
+            env = kernel_env(python, "/tmp")
+            cmd = bwrap_argv(self.bwrap, privileged=self.privileged,
+                             tmp_bytes=self.tmp_mb * 1024 * 1024, binds=binds, env=env)
+            cmd += [python, LAUNCHER_MOUNT, json.dumps(settings), "-f", self.connection_file,
+                    *extra_args]
             kw["env"] = {"PATH": env["PATH"], "LANG": "C.UTF-8"}
         else:
-            env = dict(kw.get("env") or os.environ)
-            env.pop("JPY_PARENT_PID", None)
-            env.update(env_extra)
-            env.setdefault("OPENBLAS_NUM_THREADS", "1")
-            env["NBGRADER_EXECUTION"] = "autograde"
-            kw["env"] = env
+            home = os.path.join(scratch, "home")
+            os.makedirs(home, exist_ok=True)
+            settings = {"source": incoming, "workdir": os.path.join(scratch, "work"),
+                        "limits": self.limits(),
+                        "copy": [[self.mpl_cache, os.path.join(home, ".matplotlib")]] if self.mpl_cache else []}
+            os.makedirs(settings["workdir"], exist_ok=True)
+            cmd = [python, str(LAUNCHER), json.dumps(settings), "-f", self.connection_file, *extra_args]
+            kw["env"] = kernel_env(python, home)
         kw["close_fds"] = True
-        kw["pass_fds"] = (key_r, chan_w)
         if self.log_path:
             self._log = open(self.log_path, "ab")
             kw["stdout"] = self._log
             kw["stderr"] = self._log
-        try:
-            return await super()._async_launch_kernel(cmd, **kw)
-        finally:
-            os.close(key_r)
-            os.close(chan_w)
+        return await super()._async_launch_kernel(cmd, **kw)
 
     async def _async_interrupt_kernel(self) -> None:
         """Interrupt by message: ipykernel then signals itself.
@@ -372,7 +317,7 @@ class SandboxKernelManager(AsyncKernelManager):
         A SIGINT to the kernel's process group (jupyter_client's default) would also hit
         bubblewrap, which dies of it and takes the kernel with it.
         """
-        if self.sandbox.enabled and self.has_kernel:
+        if self.enabled and self.has_kernel:
             msg = self.session.msg("interrupt_request", content={})
             self._connect_control_socket()
             self.session.send(self._control_socket, msg)
@@ -381,29 +326,6 @@ class SandboxKernelManager(AsyncKernelManager):
 
     interrupt_kernel = _async_interrupt_kernel
 
-    # -- the guard's channel ---------------------------------------------------------
-    def drain_channel(self) -> None:
-        if self._channel_r is None:
-            return
-        while True:
-            try:
-                chunk = os.read(self._channel_r, 65536)
-            except BlockingIOError:
-                return
-            except OSError:
-                return
-            if not chunk:
-                return
-            if len(self._channel_data) < 4 * 1024 * 1024:
-                self._channel_data += chunk
-            else:
-                self._channel_overflow = True
-
-    def guard_records(self) -> tuple[list[dict], int]:
-        self.drain_channel()
-        records, bad = guard.parse_records(bytes(self._channel_data), self._key)
-        return records, bad + (1 if self._channel_overflow else 0)
-
     def exit_status(self):
         proc = getattr(self.provisioner, "process", None) if self.provisioner else None
         if proc is None:
@@ -411,26 +333,56 @@ class SandboxKernelManager(AsyncKernelManager):
         return proc.poll()
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
-        self.drain_channel()
         await super()._async_cleanup_resources(restart=restart)
-        if self._channel_r is not None:
-            os.close(self._channel_r)
-            self._channel_r = None
         if self._log is not None:
             self._log.close()
             self._log = None
         if self._sockdir:
-            shutil.rmtree(self._sockdir, ignore_errors=True)
+            remove_tree(self._sockdir)
             self._sockdir = None
 
     cleanup_resources = _async_cleanup_resources
 
 
-def restore_owner(path: str) -> None:
-    """Give a scratch dir back to the grader after the sandboxed kernel used it."""
-    if os.geteuid() == 0 and os.path.isdir(path):
-        _chown_tree(Path(path), 0, 0)
-
-
-def is_world_unreadable(path: str) -> bool:
-    return not (os.stat(path).st_mode & (stat.S_IROTH | stat.S_IRGRP))
+def check_sandbox(manager: SandboxKernelManager, scratch_parent: Path) -> None:
+    """Fail loudly, with what to do, when the sandbox cannot work on this machine."""
+    python = student_python(manager.student_python)
+    if not manager.enabled:
+        return
+    exe = shutil.which(manager.bwrap)
+    if exe is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed, so student code cannot be sandboxed.\n"
+            "Install it (Debian/Ubuntu: `apt-get install bubblewrap`, or run "
+            "./.ci/system-packages), or pass --no-sandbox to grade without a sandbox "
+            "(student code then runs with your privileges).")
+    scratch_parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="check-", dir=scratch_parent))
+    try:
+        binds = [("--ro-bind", root, root) for root in python_roots(python)]
+        argv = bwrap_argv(manager.bwrap, privileged=manager.privileged,
+                          tmp_bytes=manager.tmp_mb * 1024 * 1024, binds=binds,
+                          env=kernel_env(python, "/tmp"))
+        code = ("import socket\n"
+                "s = socket.socket()\n"
+                "try:\n s.connect(('1.1.1.1', 53)); print('NET')\n"
+                "except OSError: print('NONET')\n"
+                "try:\n import scipy; print('GRADER-PACKAGES')\n"
+                "except ImportError: pass\n"
+                "import numpy, matplotlib, ipykernel\n"
+                "open('/tmp/probe', 'w').write('ok')")
+        proc = subprocess.run(argv + [python, "-c", code], capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0 or "NONET" not in proc.stdout:
+            raise SandboxUnavailable(
+                "bubblewrap is installed but cannot create the sandbox on this machine "
+                f"(exit {proc.returncode}): {proc.stderr.strip()[-800:] or proc.stdout.strip()}\n"
+                "Usually this means unprivileged user namespaces are disabled: enable them "
+                "(sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces>0), "
+                "run the grader as root, or pass --no-sandbox to grade without a sandbox "
+                "(student code then runs with your privileges).")
+        if "GRADER-PACKAGES" in proc.stdout:
+            raise SandboxUnavailable(
+                f"the student environment ({python}) can import scipy: it must hold only what "
+                "students may use (requirements/student.txt).")
+    finally:
+        remove_tree(str(work))

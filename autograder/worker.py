@@ -1,11 +1,12 @@
 """Grading one student, inside a worker process of :mod:`autograder.grade`.
 
-The worker is trusted code: it runs nbgrader's own ``Autograde`` converter (sanitize with
-``ClearOutput``/``DeduplicateIds``/``OverwriteKernelspec``/``OverwriteCells``/
-``CheckCellMetadata``, then execute, ``SaveAutoGrades``, late penalties) and
-``GenerateFeedback``, with two changes made through nbgrader's configuration:
+The worker is trusted code: it runs nbgrader's own ``Autograde`` converter with the
+course's pipeline from ``nbgrader_config.py`` (the same as ``nbgrader autograde``:
+sandboxed execution, hidden tests judged outside the kernel, sanitised outputs,
+``SaveAutoGrades``, late penalties) and ``GenerateFeedback``. Two settings are the
+worker's own:
 
-* ``Execute`` is replaced by :class:`autograder.execute.SandboxedExecute`;
+* its sandbox slot (a uid of its own, so process limits are per worker);
 * the gradebook is this worker's private SQLite copy. Only the parent process writes the
   course's gradebook, merging each student's results through nbgrader's ``Gradebook``
   API (:func:`autograder.grade.merge_result`), so parallel workers never race on SQLite
@@ -18,21 +19,18 @@ from __future__ import annotations
 
 import copy
 import io
-import json
 import logging
-import os
-import shutil
 import traceback
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.converters import Autograde, GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-from . import execute as ag_execute
-from . import feedback
 from .course import Course
+from .fstree import remove_tree
 from .intake import stage_submission
 
 _SLOT = 0
@@ -56,17 +54,9 @@ def _quiet() -> None:
 
 def _autograde_config(base: Config, task: dict, slot: int) -> Config:
     cfg = copy.deepcopy(base)  # Config.merge would share (and leak edits into) sections
-    settings = dict(task["sandbox"], slot=slot)
-    cfg.Autograde.autograde_preprocessors = [
-        ag_execute.SandboxedExecute,
-        "nbgrader.preprocessors.IgnorePattern",
-        "nbconvert.preprocessors.ClearMetadataPreprocessor",
-        "nbgrader.preprocessors.LimitOutput",
-        "nbgrader.preprocessors.SaveAutoGrades",
-        "nbgrader.preprocessors.AssignLatePenalties",
-        "nbgrader.preprocessors.CheckCellMetadata",
-    ]
-    cfg.SandboxedExecute.sandbox_settings = json.dumps(settings)
+    for key, value in task["sandbox"].items():
+        setattr(cfg.SandboxKernelManager, key, value)
+    cfg.SandboxKernelManager.slot = slot
     cfg.SandboxedExecute.scratch_root = task["scratch_root"].format(slot=slot)
     for key in ("timeout", "notebook_budget", "unresponsive_grace"):
         if task.get(key):
@@ -124,6 +114,18 @@ def _read_back(db_url: str, assignment: str, student: str) -> dict:
     return out
 
 
+def _run_record(path: Path) -> dict:
+    """What the grader wrote into an autograded notebook's metadata: the run and the verdicts."""
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as exc:  # noqa: BLE001 -- reported, never fatal
+        return {"kernel": f"the graded notebook could not be read back: {exc}", "timeouts": [],
+                "truncated": [], "events": [], "verdicts": {}}
+    run = dict(nb.metadata.get("autograder_run", {}))
+    run["verdicts"] = dict(nb.metadata.get("autograder", {}).get("verdicts", {}))
+    return run
+
+
 def grade_student(task: dict) -> dict:
     """Stage, autograde (sandboxed), write feedback; return everything the parent merges."""
     slot = _SLOT
@@ -156,7 +158,9 @@ def grade_student(task: dict) -> dict:
                 continue
             cfg = _autograde_config(base, task, slot)
             cfg.CourseDirectory.notebook_id = notebook
-            ag_execute.RESULTS.pop(notebook, None)
+            graded_path = autograded / f"{notebook}.ipynb"
+            if graded_path.exists():
+                graded_path.unlink()
             try:
                 coursedir = CourseDirectory(config=cfg)
                 converter = Autograde(coursedir=coursedir, config=cfg)
@@ -168,29 +172,17 @@ def grade_student(task: dict) -> dict:
                 result["issues"].append(f"{notebook}.ipynb could not be autograded "
                                         f"({info['error']}): scored zero")
                 _zero_notebook(db_url, assignment, student, notebook)
-            run = ag_execute.RESULTS.pop(notebook, None)
-            if run:
-                info.update({k: run[k] for k in ("kernel", "timeouts", "not_run", "tampering",
-                                                  "events", "truncated")})
-                if run["kernel"] != "ok":
-                    result["issues"].append(f"{notebook}: {run['kernel']}")
-                for index in run["timeouts"]:
+            if graded_path.exists():
+                run = _run_record(graded_path)
+                info.update({k: run.get(k, [] if k != "kernel" else "ok")
+                             for k in ("kernel", "timeouts", "events", "truncated", "verdicts")})
+                if info["kernel"] != "ok":
+                    result["issues"].append(f"{notebook}: {info['kernel']}")
+                for index in info["timeouts"]:
                     result["issues"].append(f"{notebook}: cell {index} timed out")
-                if run["tampering"]:
-                    result["issues"].append(f"{notebook}: tampering detected: "
-                                            + "; ".join(run["tampering"][:3]))
-                log = run.get("kernel_log")
-                if log and os.path.exists(log):
-                    if run["kernel"] != "ok":
-                        with open(log, "rb") as fh:
-                            fh.seek(max(0, os.path.getsize(log) - 2000))
-                            info["kernel_log_tail"] = fh.read().decode("utf-8", "replace")
-                    os.unlink(log)
             result["notebooks"][notebook] = info
         if task.get("feedback", True) and intake.staged:
             cfg = _autograde_config(base, task, slot)
-            feedback.configure(cfg, [tuple(p) for p in task["sandbox"]["trusted_packages"]],
-                               task["sandbox"].get("public_files", ()))
             try:
                 coursedir = CourseDirectory(config=cfg)
                 GenerateFeedback(coursedir=coursedir, config=cfg).start()
@@ -203,5 +195,6 @@ def grade_student(task: dict) -> dict:
     finally:
         root_logger.removeHandler(handler)
         result["log"] = stream.getvalue()[-20000:]
-        shutil.rmtree(Path(task["staging_root"]) / student, ignore_errors=True)
+        for problem in remove_tree(str(Path(task["staging_root"]) / student)):
+            result["issues"].append(f"clean-up: {problem}")
     return result

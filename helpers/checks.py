@@ -1,55 +1,54 @@
-"""Hidden-test logic for Section 3, called from the notebooks' hidden test cells.
+"""Hidden tests of Section 3, run by the trusted grader outside the student's kernel.
 
-GRADING ONLY: never shipped to students. A hidden test cell is one call::
+GRADING ONLY: never shipped to students, never imported in a student's kernel.
 
-    from helpers.checks import check
-    check("conv2d", conv2d)
+Grading one answer has two halves, with the student's kernel in between:
 
-:func:`check` compares the student's answer with :mod:`helpers.reference` on seeded random
-inputs of many shapes and on edge cases. On the first mismatch it raises
-:class:`CheckFailed`, whose message says what went wrong in a student's words and, when the
-answer behaves like a catalogued mistake (:mod:`helpers.mistakes`), names it as
-``[mistake: slug]``. ``CheckFailed`` renders without a traceback, so feedback never shows
-this module's source.
+1. :func:`plan` picks the inputs -- the handout's cases plus random cases from the
+   generator it is given (the grader seeds it from a course secret and the student) --
+   and returns a :class:`Plan`: a *request* (plain data: which global to read, or which
+   function to call on which arguments) and the trusted half that will judge the answer.
+2. The grader sends the request into the kernel (:mod:`autograder.asking`) and decodes
+   the reply as plain data (:mod:`autograder.wire`): numbers, strings, numeric arrays, an
+   exception's class and message.
+3. :func:`judge` compares that data with :mod:`helpers.reference`, checks the source rules
+   (:mod:`helpers.rules`), and returns a :class:`Failure` -- a message in a student's
+   words that names the catalogued mistake (:mod:`helpers.mistakes`) the answer matches
+   -- or None.
 
 Fairness rules kept here: inputs vary, rules do not; any correct style passes (lists for
-arrays, numpy scalars, 0.116 vs 0.11600000000000002); student code runs with warnings
-silenced so a correct answer never writes to stderr; answers are converted to plain numbers
-before comparing, so an object whose ``__eq__`` always says yes gains nothing.
+arrays, numpy scalars, 0.116 vs 0.11600000000000002); an answer is judged on its own --
+functions against the reference, or, where the notebook tells students to build on their
+own earlier function, against what that function returns (carry-forward credit), never
+against the student's hand answers.
 """
 from __future__ import annotations
 
-import ast
 import copy
-import inspect
+import dataclasses
 import math
-import numbers
-import textwrap
-import types
 import warnings
-from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
 from helpers import mistakes as _mistakes
 from helpers import reference as ref
+from helpers import rules
 
 # Tolerances: hand answers are typed with a few decimals; functions must agree closely.
 HAND_ATOL = 1e-6
 FUNC_RTOL, FUNC_ATOL = 1e-7, 1e-8
 
 
-class CheckFailed(AssertionError):
-    """A hidden test failed. Renders as its message alone (no traceback into helpers)."""
-
-    def _render_traceback_(self):
-        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: " + self.args[0].splitlines()[0],
-                *self.args[0].splitlines()[1:]]
+# ======================================================================================
+# What crosses the boundary
+# ======================================================================================
 
 
-@dataclass
+@dataclasses.dataclass
 class Failure:
-    """What a checker found: a message for the student, and the mistake it matches, if any."""
+    """What a check found: a message for the student, and the mistake it matches, if any."""
 
     message: str
     slug: str | None = None
@@ -57,183 +56,301 @@ class Failure:
     def render(self, name: str) -> str:
         text = f"{name}: {self.message}"
         if self.slug:
-            mistake = _mistakes.by_slug(self.slug, name)
-            text += f"\n[mistake: {self.slug}] {mistake.explanation}"
+            try:
+                text += f"\n[mistake: {self.slug}] {_mistakes.by_slug(self.slug, name).explanation}"
+            except KeyError:
+                text += f"\n[mistake: {self.slug}]"
         return text
 
 
-class _StudentError(Exception):
-    """Student code raised; carries a readable description."""
+@dataclasses.dataclass(frozen=True)
+class Raised:
+    """An exception the student's code raised, as reported by the kernel."""
+
+    type: str
+    classes: tuple
+    message: str
+
+    def is_a(self, name: str) -> bool:
+        return name in self.classes or name == self.type
 
 
-def check(name: str, *answers) -> None:
-    """Grade the answer ``name``; raise :class:`CheckFailed` with a diagnosis if it is wrong.
+@dataclasses.dataclass
+class Outcome:
+    """One request step's result, decoded from the kernel's reply (plain data only)."""
 
-    ``answers`` is the student's object (function or value); ``check("backward", backward,
-    forward)`` also takes the student's forward pass, since backward consumes its cache.
-    """
-    __tracebackhide__ = True
+    value: object = None
+    args: tuple = ()
+    error: Raised | None = None
+    missing: bool = False
+    not_callable: str | None = None
+
+    @classmethod
+    def from_reply(cls, data) -> "Outcome":
+        """Read one step of a decoded reply; anything malformed is an unreadable answer."""
+        if not isinstance(data, dict):
+            return cls(error=Raised("UnreadableAnswer", ("UnreadableAnswer",), "no result"))
+        if data.get("missing") is True:
+            return cls(missing=True)
+        if "not_callable" in data:
+            return cls(not_callable=str(data["not_callable"])[:100])
+        raised = data.get("raised")
+        if isinstance(raised, dict):
+            mro = raised.get("mro")
+            mro = tuple(str(m)[:100] for m in mro) if isinstance(mro, list) else ()
+            return cls(error=Raised(str(raised.get("type", "Exception"))[:100], mro,
+                                    str(raised.get("message", ""))[:2000]))
+        args = data.get("args")
+        return cls(value=data.get("value"), args=tuple(args) if isinstance(args, list) else ())
+
+
+@dataclasses.dataclass
+class Plan:
+    """The request for one answer and the trusted half that judges the reply."""
+
+    name: str
+    steps: list
+    judge: Callable[[list[Outcome]], Failure | None]
+    function: bool = True
+
+    @property
+    def request(self) -> dict:
+        return {"steps": self.steps}
+
+
+def _get(name: str) -> dict:
+    return {"op": "get", "name": name}
+
+
+def _call_step(name: str, args: tuple) -> dict:
+    from autograder.wire import encode
+
+    return {"op": "call", "name": name, "args": [encode(a) for a in args], "kwargs": {}}
+
+
+def plan(name: str, rng: np.random.Generator) -> Plan:
+    """The request and judge for answer ``name``, with random cases drawn from ``rng``."""
     try:
-        checker = _CHECKERS[name]
+        planner = _PLANNERS[name]
     except KeyError:
         raise ValueError(f"no hidden test is defined for {name!r}") from None
-    failure = _uses_course_helpers(answers) or checker(name, *answers)
-    if failure is not None:
-        raise CheckFailed(failure.render(name)) from None
+    return planner(name, rng)
+
+
+def judge(the_plan: Plan, reply, cells: list[rules.Cell]) -> Failure | None:
+    """The verdict on one answer.
+
+    Parameters
+    ----------
+    the_plan : Plan       from :func:`plan`
+    reply : list or str   the decoded reply's steps, or why there is no reply (a sentence)
+    cells : list of rules.Cell   the notebook's code cells, for the source rules
+    """
+    broken = rules.violations(the_plan.name, cells, function=the_plan.function)
+    if broken:
+        return Failure(broken[0].message, broken[0].slug)
+    if isinstance(reply, str):
+        return Failure(f"could not be checked: {reply}")
+    if not isinstance(reply, list) or len(reply) != len(the_plan.steps):
+        return Failure("could not be checked: the notebook did not answer the grader's questions.")
+    outcomes = [Outcome.from_reply(step) for step in reply]
+    return the_plan.judge(outcomes)
 
 
 # ======================================================================================
-# Converting student answers to plain numbers (never trusting their __eq__)
+# Converting answers to plain numbers
 # ======================================================================================
 
 
 def _as_float_array(value, what: str) -> np.ndarray:
-    """``value`` as a float ndarray, or a Failure-worthy TypeError with a readable message."""
+    """``value`` as a float ndarray, or a TypeError with a readable message."""
     if value is None:
         raise TypeError(f"{what} is None; did you forget to return or assign it?")
     try:
-        arr = np.array(value, dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            arr = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{what} should be numbers (a list or numpy array), got {type(value).__name__}") from exc
+        raise TypeError(f"{what} should be numbers (a list or numpy array), got {_kind(value)}") from exc
     return arr
 
 
+def _kind(value) -> str:
+    from autograder.wire import Opaque
+
+    if isinstance(value, Opaque):
+        return f"a {value.type_name} object"
+    return type(value).__name__
+
+
 def _as_int(value, what: str) -> int:
-    """An int-valued number (int, numpy int, or a whole float such as 28.0) as an int."""
-    if isinstance(value, (bool, np.bool_)):
+    """An int-valued number (int, or a whole float such as 28.0) as an int."""
+    if isinstance(value, bool):
         raise TypeError(f"{what} should be a whole number, got the bool {value}")
-    if isinstance(value, numbers.Integral):
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
         return int(value)
-    if isinstance(value, numbers.Real) and math.isfinite(float(value)) and float(value).is_integer():
-        return int(float(value))
-    raise TypeError(f"{what} should be a whole number, got {value!r}")
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype.kind in "iuf":
+        return _as_int(value.item(), what)
+    raise TypeError(f"{what} should be a whole number, got {_short(value)}")
 
 
 def _as_shape(value, what: str) -> tuple:
-    """A shape given as a tuple, list or array of 3 whole numbers, as a tuple of ints."""
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__"):
-        raise TypeError(f"{what} should be a shape like (W, H, C), got {value!r}")
-    items = list(value)
-    return tuple(_as_int(v, what) for v in items)
+    """A shape given as a tuple, list or array of whole numbers, as a tuple of ints."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{what} should be a shape like (W, H, C), got {_short(value)}")
+    return tuple(_as_int(v, what) for v in value)
+
+
+def _short(value) -> str:
+    """A short description of a student's value (never more than a line)."""
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def _describe(value) -> str:
     """Short human description of an argument: arrays by shape and dtype."""
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} ({value.dtype})"
+    if isinstance(value, tuple) and any(isinstance(v, np.ndarray) for v in value):
+        return "(" + ", ".join(_describe(v) for v in value) + ")"
     return repr(value)
 
 
 # ======================================================================================
-# Calling student functions safely
+# Judging calls of a student function
 # ======================================================================================
 
 
 def _call(fn, *args):
-    """Call student code on copies of ``args`` with warnings silenced.
+    """Call trusted code (the reference or a catalogued mistake) on copies of ``args``.
 
-    Returns ``(result, error)``; ``error`` is the exception raised (or None). Also reports
-    whether the function modified its inputs, as a third element.
+    Returns ``(result, error)``.
     """
-    originals = [copy.deepcopy(a) for a in args]
     working = [copy.deepcopy(a) for a in args]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         try:
-            result, error = fn(*working), None
-        except Exception as exc:  # noqa: BLE001 -- any student error becomes feedback
-            result, error = None, exc
-    modified = any(
-        isinstance(a, np.ndarray) and (a.shape != b.shape or not np.array_equal(a, b, equal_nan=True))
-        for a, b in zip(working, originals)
-    )
-    return result, error, modified
+            return fn(*working), None
+        except Exception as exc:  # noqa: BLE001 -- a mistake's model may raise anything
+            return None, exc
 
 
-def _not_callable(name, fn) -> Failure | None:
-    if not callable(fn):
-        return Failure(f"expected a function, got {type(fn).__name__}. Define it with `def {name}(...)`.")
-    return None
+def _modified(sent: tuple, returned: tuple) -> bool:
+    """Whether an array argument came back from the call changed."""
+    for before, after in zip(sent, returned):
+        if not isinstance(before, np.ndarray):
+            continue
+        if not isinstance(after, np.ndarray) or after.shape != before.shape:
+            return True
+        if not np.array_equal(before, after, equal_nan=before.dtype.kind == "f"):
+            return True
+    return False
 
 
-def _raised(error: Exception, call: str) -> Failure:
-    if isinstance(error, NotImplementedError):
-        return Failure("not answered yet: the cell still raises NotImplementedError. Replace it with your code.")
-    return Failure(f"{call} raised {type(error).__name__}: {error}")
-
-
-def _same_outcome(a_result, a_error, b_result, b_error, compare) -> bool:
-    """Whether two calls behaved alike: both raised ValueError, or returned equal results."""
-    if a_error is not None or b_error is not None:
-        return isinstance(a_error, ValueError) and isinstance(b_error, ValueError)
+def _same_outcome(out: Outcome, m_result, m_error, compare) -> bool:
+    """Whether the student's outcome and a mistake model's behave alike."""
+    if out.error is not None or m_error is not None:
+        return out.error is not None and out.error.is_a("ValueError") and isinstance(m_error, ValueError)
     try:
-        return compare(a_result, b_result)
+        return compare(out.value, m_result)
     except Exception:  # noqa: BLE001 -- an unconvertible result matches nothing
         return False
 
 
-def _diagnose(name, fn_args, student_result, student_error, compare, adapt=None) -> str | None:
-    """The slug of the first output mistake of ``name`` that behaves like the student's answer.
-
-    ``adapt`` wraps a mistake's function the way the student's was wrapped for comparing.
-    """
+def _diagnose(name, args, out: Outcome, compare, adapt=None) -> str | None:
+    """The slug of the first output mistake of ``name`` that behaves like the student's answer."""
     for mistake in _mistakes.for_answer(name):
         if mistake.kind != "output":
             continue
         model = mistake.build() if adapt is None else adapt(mistake.build())
-        m_result, m_error, _ = _call(model, *fn_args)
-        if _same_outcome(student_result, student_error, m_result, m_error, compare):
+        m_result, m_error = _call(model, *args)
+        if _same_outcome(out, m_result, m_error, compare):
             return mistake.slug
     return None
 
 
-def _check_function(name, fn, cases, reference, compare, describe_result, adapt=None) -> Failure | None:
-    """Run ``fn`` and ``reference`` on each case (a tuple of args) and report the first mismatch.
+def _unavailable(name: str, out: Outcome) -> Failure | None:
+    """A failure when the answer cannot be called at all (undefined, a stub, not a function)."""
+    if out.missing:
+        return Failure(f"`{name}` is not defined. Run its answer cell (and fix any error in it).")
+    if out.not_callable is not None:
+        return Failure(f"expected a function, got {out.not_callable}. Define it with `def {name}(...)`.")
+    if out.error is not None and out.error.is_a("NotImplementedError"):
+        return Failure("not answered yet: the cell still raises NotImplementedError. Replace it with your code.")
+    return None
 
-    ``compare(student_result, expected)`` says whether they agree; ``describe_result``
-    explains a disagreement in words.
+
+def _judge_calls(name, cases, outcomes, expected_of, compare, describe, *, extract=None,
+                 adapt=None, modified_slug=None, check_modified=True) -> Failure | None:
+    """Judge one student function on each case; report the first disagreement.
+
+    ``expected_of(i, args)`` returns the trusted ``(result, error)`` for case ``i``;
+    ``extract`` turns the student's return value into what is compared (raising
+    TypeError with a readable message when it has the wrong form).
     """
-    failure = _not_callable(name, fn)
-    if failure:
-        return failure
-    for args in cases:
+    for i, (args, out) in enumerate(zip(cases, outcomes)):
         call = f"{name}({', '.join(_describe(a) for a in args)})"
-        expected, expected_error, _ = _call(reference, *args)
-        result, error, modified = _call(fn, *args)
-        if isinstance(error, NotImplementedError):
-            return _raised(error, call)
+        failure = _unavailable(name, out)
+        if failure:
+            return failure
+        expected, expected_error = expected_of(i, args)
+        error, value = out.error, out.value
+        if error is None and extract is not None:
+            try:
+                value = extract(value)
+            except TypeError as exc:
+                return Failure(f"{call}: {exc}")
+            out = dataclasses.replace(out, value=value)
         if expected_error is not None:  # an invalid configuration
-            if isinstance(error, ValueError):
-                if not str(error).strip():
-                    return Failure(f"{call} raised ValueError without a message; say why the configuration is invalid.")
+            if error is not None and error.is_a("ValueError"):
+                if not error.message.strip():
+                    return Failure(f"{call} raised ValueError without a message; say why the "
+                                   "configuration is invalid, e.g. raise ValueError(\"stride does not fit\").")
                 continue
-            slug = _diagnose(name, args, result, error, compare, adapt)
+            slug = _diagnose(name, args, out, compare, adapt)
             if error is not None:
                 return Failure(f"{call} should raise ValueError ({expected_error}), but raised "
-                               f"{type(error).__name__}: {error}", slug)
+                               f"{error.type}: {error.message}", slug)
             return Failure(f"{call} should raise ValueError because {expected_error}, "
-                           f"but returned {result!r}.", slug or _invalid_slug(name))
+                           f"but returned {_short(value)}.", slug or _invalid_slug(name))
         if error is not None:
-            return Failure(f"{call} raised {type(error).__name__}: {error}", _diagnose(name, args, result, error, compare, adapt))
-        if modified:
-            return Failure(f"{call} changed its input arrays; leave the inputs unchanged.", "modified-input"
-                           if any(m.slug == "modified-input" for m in _mistakes.for_answer(name)) else None)
+            return Failure(f"{call} raised {error.type}: {error.message}",
+                           _diagnose(name, args, out, compare, adapt))
+        if check_modified and _modified(args, out.args):
+            return Failure(f"{call} changed its input arrays; leave the inputs unchanged "
+                           "(work on a copy, e.g. x = np.array(x, dtype=float)).", modified_slug)
         try:
-            ok = compare(result, expected)
+            ok = compare(value, expected)
         except TypeError as exc:
             return Failure(f"{call}: {exc}")
         if not ok:
-            return Failure(f"{call}: {describe_result(result, expected)}",
-                           _diagnose(name, args, result, error, compare, adapt))
+            return Failure(f"{call}: {describe(value, expected)}",
+                           _diagnose(name, args, out, compare, adapt))
     return None
+
+
+def _reference(fn):
+    return lambda i, args: _call(fn, *args)
 
 
 def _invalid_slug(name):
     return "floor-hides-invalid" if any(m.slug == "floor-hides-invalid" for m in _mistakes.for_answer(name)) else None
 
 
+def _function_plan(name, cases, reference, compare, describe, **options) -> Plan:
+    steps = [_call_step(name, args) for args in cases]
+    return Plan(name, steps, lambda outcomes: _judge_calls(
+        name, cases, outcomes, _reference(reference), compare, describe, **options))
+
+
 # ======================================================================================
-# Comparators
+# Comparators (the student's side is decoded plain data)
 # ======================================================================================
 
 
@@ -266,18 +383,17 @@ def _shapes_equal(result, expected) -> bool:
 def _pairs_close(result, expected) -> bool:
     """For functions returning two arrays, e.g. (dW, dx)."""
     if not isinstance(result, (tuple, list)) or len(result) != 2:
-        raise TypeError(f"should return a pair (dW, dx), got {type(result).__name__}")
+        raise TypeError(f"should return a pair (dW, dx), got {_short(result)}")
     return all(_arrays_close(r, e) for r, e in zip(result, expected))
+
+
+def _explain_plain(result, expected) -> str:
+    return f"expected {expected}, got {_short(result)}."
 
 
 # ======================================================================================
 # Problem 1
 # ======================================================================================
-
-
-def _rng(name: str) -> np.random.Generator:
-    """A generator seeded by the answer's name: same cases every run, different per answer."""
-    return np.random.default_rng([ord(c) for c in name])
 
 
 def _size_cases(rng, count=40):
@@ -293,10 +409,8 @@ def _size_cases(rng, count=40):
     return cases
 
 
-def _check_conv_output_size(name, fn):
-    cases = _size_cases(_rng(name))
-    return _check_function(name, fn, cases, ref.conv_output_size, _ints_equal,
-                           lambda r, e: f"expected {e}, got {r!r}.")
+def _plan_conv_output_size(name, rng):
+    return _function_plan(name, _size_cases(rng), ref.conv_output_size, _ints_equal, _explain_plain)
 
 
 def _shape_cases(rng, with_k: bool):
@@ -308,23 +422,67 @@ def _shape_cases(rng, with_k: bool):
     return cases
 
 
-def _check_conv_output_shape(name, fn):
-    cases = [((32, 32, 3), 5, 1, 0, 1), ((227, 227, 3), 11, 4, 0, 96)] + _shape_cases(_rng(name), True)
-    return _check_function(name, fn, cases, ref.conv_output_shape, _shapes_equal,
-                           lambda r, e: f"expected {e}, got {r!r}.")
+def _carry_forward_shape_plan(name, cases, reference, depth_of) -> Plan:
+    """A shape function the notebook builds on ``conv_output_size``.
+
+    The request also calls the student's own ``conv_output_size`` on both sides of every
+    case. The answer passes if it agrees with the reference, or with what the student's
+    own ``conv_output_size`` gives (so one slip in ``conv_output_size`` costs its own
+    points only).
+    """
+    steps = [_call_step(name, args) for args in cases]
+    sides = []
+    for shape, F, S, P, *_ in cases:
+        sides.append((len(steps), len(steps) + 1))
+        steps.append(_call_step("conv_output_size", (shape[0], F, S, P)))
+        steps.append(_call_step("conv_output_size", (shape[1], F, S, P)))
+
+    def judge_shapes(outcomes):
+        own = outcomes[:len(cases)]
+        failure = _judge_calls(name, cases, own, _reference(reference), _shapes_equal, _explain_plain)
+        if failure is None or failure.slug is not None:
+            return failure
+        carried = _carried_expectations(cases, outcomes, sides, depth_of)
+        if carried is not None and _judge_calls(name, cases, own, carried, _shapes_equal,
+                                                _explain_plain) is None:
+            return None
+        return failure
+
+    return Plan(name, steps, judge_shapes)
 
 
-def _check_pool_output_shape(name, fn):
-    cases = [((55, 55, 96), 3, 2, 0), ((4, 4, 1), 3, 3, 1)] + _shape_cases(_rng(name), False)
-    return _check_function(name, fn, cases, ref.pool_output_shape, _shapes_equal,
-                           lambda r, e: f"expected {e}, got {r!r}.")
+def _carried_expectations(cases, outcomes, sides, depth_of):
+    """Expected results computed from the student's own ``conv_output_size``, or None."""
+    expected = []
+    for args, (iw, ih) in zip(cases, sides):
+        w, h = outcomes[iw], outcomes[ih]
+        if w.missing or h.missing or w.not_callable or h.not_callable:
+            return None
+        if any(o.error is not None and not o.error.is_a("ValueError") for o in (w, h)):
+            return None
+        if w.error is not None or h.error is not None:
+            expected.append((None, ValueError("your conv_output_size says this configuration is invalid")))
+            continue
+        try:
+            expected.append(((_as_int(w.value, "size"), _as_int(h.value, "size"), depth_of(args)), None))
+        except TypeError:
+            return None
+    return lambda i, args: expected[i]
 
 
-def _check_conv_param_count(name, fn):
-    rng = _rng(name)
+def _plan_conv_output_shape(name, rng):
+    cases = [((32, 32, 3), 5, 1, 0, 1), ((227, 227, 3), 11, 4, 0, 96)] + _shape_cases(rng, True)
+    return _carry_forward_shape_plan(name, cases, ref.conv_output_shape, lambda a: a[4])
+
+
+def _plan_pool_output_shape(name, rng):
+    cases = [((55, 55, 96), 3, 2, 0), ((4, 4, 1), 3, 3, 1)] + _shape_cases(rng, False)
+    return _carry_forward_shape_plan(name, cases, ref.pool_output_shape, lambda a: a[0][2])
+
+
+def _plan_conv_param_count(name, rng):
     cases = [(11, 3, 96), (3, 5, 25), (1, 1, 1)] + [tuple(int(v) for v in rng.integers(1, 12, 3)) for _ in range(20)]
-    return _check_function(name, fn, cases, ref.conv_param_count, _ints_equal,
-                           lambda r, e: f"expected {e}, got {r!r}.")
+    return _function_plan(name, cases, ref.conv_param_count, _ints_equal, _explain_plain)
 
 
 # ======================================================================================
@@ -332,12 +490,24 @@ def _check_conv_param_count(name, fn):
 # ======================================================================================
 
 
-def _check_value(name, value, expected, compare, what):
+def _value_plan(expected, compare, what):
+    def planner(name, rng):
+        def judge_value(outcomes):
+            out = outcomes[0]
+            if out.missing:
+                return Failure("not answered yet: assign your answer to "
+                               f"`{name}` in its cell (and run it).")
+            return _judge_value(name, out.value, expected, compare, what)
+        return Plan(name, [_get(name)], judge_value, function=False)
+    return planner
+
+
+def _judge_value(name, value, expected, compare, what):
     """A hand-worked value: right or not, and which mistake it matches. Never shows the answer."""
     try:
-        ok = compare(value, expected)
+        ok, problem = compare(value, expected), None
     except TypeError as exc:
-        return Failure(str(exc).replace("the result", name))
+        ok, problem = False, str(exc).replace("the result", name)
     if ok:
         return None
     slug = None
@@ -348,38 +518,45 @@ def _check_value(name, value, expected, compare, what):
                 break
         except TypeError:
             continue
-    return Failure(f"{what} is not right yet. Recheck it against the reference material.", slug)
+    return Failure(problem or f"{what} is not right yet. Recheck it against the reference material.", slug)
 
 
 def _int_value(expected, what):
-    return lambda name, value: _check_value(name, value, expected, _ints_equal, what)
+    return _value_plan(expected, _ints_equal, what)
 
 
 def _shape_value(expected, what):
-    return lambda name, value: _check_value(name, value, expected, _shapes_equal, what)
+    return _value_plan(expected, _shapes_equal, what)
 
 
 def _array_value(expected, what):
-    compare = lambda v, e: _arrays_close(v, e, atol=HAND_ATOL, rtol=0)  # noqa: E731
-    return lambda name, value: _check_value(name, value, expected, compare, what)
+    return _value_plan(expected, lambda v, e: _hand_arrays_close(v, e), what)
+
+
+def _hand_arrays_close(value, expected) -> bool:
+    got = _as_float_array(value, "the result")
+    want = np.asarray(expected, dtype=np.float64)
+    if got.shape != want.shape:
+        raise TypeError(f"the result should have shape {want.shape}, got {got.shape}")
+    return bool(np.allclose(got, want, atol=HAND_ATOL, rtol=0))
+
+
+def _bool_equal(value, expected) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"the result should be True or False, got {_short(value)}")
+    return value == expected
 
 
 def _bool_value(expected, what):
-    def checker(name, value):
-        if not isinstance(value, (bool, np.bool_)):
-            return Failure(f"should be True or False, got {value!r}.")
-        if bool(value) != expected:
-            return Failure(f"{what} is not right yet.")
-        return None
-    return checker
+    return _value_plan(expected, _bool_equal, what)
 
 
 def _q1b_equal(value, expected) -> bool:
     if not isinstance(value, dict):
-        raise TypeError(f"q1b should be a dict {{(S, P): shape or None}}, got {type(value).__name__}")
+        raise TypeError(f"q1b should be a dict {{(S, P): shape or None}}, got {_kind(value)}")
     plain = {}
     for key, shape in value.items():
-        key = tuple(_as_int(k, "a key of q1b") for k in _as_shape(key, "a key of q1b"))
+        key = _as_shape(key, "a key of q1b")
         plain[key] = None if shape is None else _as_shape(shape, f"q1b[{key}]")
     missing = set(expected) - set(plain)
     if missing:
@@ -402,9 +579,9 @@ def _conv_cases(rng, count=25):
         h, w = (oh - 1) * S + kh - 2 * P, (ow - 1) * S + kw - 2 * P
         if h < 1 or w < 1:
             continue
-        dtype = float if i % 3 else int
-        x = rng.integers(-9, 10, (h, w)).astype(dtype) if dtype is int else rng.normal(size=(h, w))
-        cases.append((x, rng.integers(-3, 4, (kh, kw)).astype(dtype), S, P))
+        x = rng.integers(-9, 10, (h, w)) if i % 3 == 0 else rng.normal(size=(h, w))
+        k = rng.integers(-3, 4, (kh, kw))
+        cases.append((x, k if i % 3 == 0 else k.astype(float), S, P))
     cases += [
         (np.arange(12.0).reshape(3, 4), np.ones((3, 4)), 1, 0),   # kernel as large as the input
         (rng.normal(size=(5, 5)), rng.normal(size=(2, 2)), 2, 0),  # stride does not fit: invalid
@@ -413,8 +590,8 @@ def _conv_cases(rng, count=25):
     return cases
 
 
-def _check_conv2d(name, fn):
-    return _check_function(name, fn, _conv_cases(_rng(name)), ref.conv2d, _arrays_close, _explain_arrays)
+def _plan_conv2d(name, rng):
+    return _function_plan(name, _conv_cases(rng), ref.conv2d, _arrays_close, _explain_arrays)
 
 
 def _pool_cases(rng, count=20):
@@ -430,120 +607,13 @@ def _pool_cases(rng, count=20):
     return cases
 
 
-def _check_max_pool2d(name, fn):
-    return _check_function(name, fn, _pool_cases(_rng(name)), ref.max_pool2d, _arrays_close, _explain_arrays)
+def _plan_max_pool2d(name, rng):
+    return _function_plan(name, _pool_cases(rng), ref.max_pool2d, _arrays_close, _explain_arrays)
 
 
 # ======================================================================================
-# Problem 3: values and loop rules
+# Problem 3 (the loop and numpy-only rules are in helpers.rules)
 # ======================================================================================
-
-_LOOP_NODES = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-_LOOP_CALLS = {"map", "vectorize", "apply_along_axis", "frompyfunc", "fromiter", "apply_over_axes"}
-_ALLOWED_MODULES = {"numpy", "builtins", "math"}
-
-
-@dataclass
-class _LoopReport:
-    count: int = 0          # loops, comprehensions and loop-like calls
-    depth: int = 0          # deepest nesting of loops
-    forbidden: tuple = ()   # names of non-numpy libraries used
-    loop_calls: tuple = ()  # map, np.vectorize, ... used
-
-
-def _function_ast(fn):
-    """The ``FunctionDef`` node of ``fn``, read from its source (IPython keeps cell sources)."""
-    source = textwrap.dedent(inspect.getsource(fn))
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == fn.__name__:
-            return node
-    raise OSError("function definition not found in its source")
-
-
-def _analyse_loops(fn, report=None, depth=0, seen=None) -> _LoopReport:
-    """Count the loops of ``fn`` and of the student's own helper functions it calls."""
-    report = report or _LoopReport()
-    seen = seen or set()
-    seen.add(fn)
-    tree = _function_ast(fn)
-
-    def visit(node, level):
-        if isinstance(node, _LOOP_NODES):
-            report.count += 1
-            level += 1
-            report.depth = max(report.depth, level)
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-            bad = [m for m in modules if m.split(".")[0] not in _ALLOWED_MODULES]
-            report.forbidden += tuple(bad)
-        if isinstance(node, ast.Call):
-            func = node.func
-            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-            if called in _LOOP_CALLS:
-                report.loop_calls += (called,)
-                report.count += 1
-                report.depth = max(report.depth, level + 1)
-        if isinstance(node, ast.Name):
-            target = fn.__globals__.get(node.id)
-            if isinstance(target, types.FunctionType) and target.__module__ == fn.__module__:
-                if target not in seen:
-                    try:
-                        _analyse_loops(target, report, level, seen)
-                    except (OSError, TypeError, SyntaxError):
-                        pass
-            elif target is not None and not isinstance(target, (int, float, str, bool, np.ndarray)):
-                module = getattr(target, "__module__", None) or getattr(target, "__name__", "")
-                if isinstance(target, types.ModuleType):
-                    module = target.__name__
-                root = str(module).split(".")[0]
-                if root and root not in _ALLOWED_MODULES and root != "__main__" and root != fn.__module__:
-                    report.forbidden += (f"{node.id} (from {module})",)
-        for child in ast.iter_child_nodes(node):
-            visit(child, level)
-
-    for stmt in tree.body:
-        visit(stmt, depth)
-    return report
-
-
-def _uses_course_helpers(answers) -> Failure | None:
-    """An answer must be the student's own code: calling the course's ``helpers`` scores zero.
-
-    (The release ships ``helpers.sliding`` for the pictures; it computes convolutions.)
-    """
-    for answer in answers:
-        if not isinstance(answer, types.FunctionType):
-            continue
-        try:
-            used = _analyse_loops(answer).forbidden
-        except (OSError, TypeError, SyntaxError):
-            continue
-        if any(item.split(".")[0].startswith("helpers") or "(from helpers" in item for item in used):
-            return Failure("your answer calls the course's `helpers` package, which is there for the "
-                           "pictures; write the computation yourself.")
-    return None
-
-
-_LOOP_RULES = {
-    "compute_distances_two_loops": ("two nested loops (over the test points and the training points)", lambda r: r.depth >= 2, None),
-    "compute_distances_one_loop": ("exactly one loop", lambda r: r.count == 1, "two-loops-in-one-loop"),
-    "compute_distances_no_loops": ("no loop at all", lambda r: r.count == 0, "loop-in-no-loops"),
-}
-
-
-def _check_loop_rule(name, fn) -> Failure | None:
-    rule, satisfied, slug = _LOOP_RULES[name]
-    try:
-        report = _analyse_loops(fn)
-    except (OSError, TypeError, SyntaxError):
-        return Failure("could not read the source of your function; define it with `def` in a notebook cell.")
-    if report.forbidden:
-        return Failure(f"use numpy only; your function uses {', '.join(sorted(set(report.forbidden)))}.", "not-numpy-only")
-    if not satisfied(report):
-        extra = f" (it calls {', '.join(sorted(set(report.loop_calls)))}, which loops)" if report.loop_calls else ""
-        return Failure(f"must use {rule}; yours has {report.count} loop(s), nested {report.depth} deep{extra}.",
-                       slug if report.count else None)
-    return None
 
 
 def _distance_cases(rng):
@@ -560,11 +630,10 @@ def _distance_cases(rng):
     return cases
 
 
-def _check_distances(name, fn):
-    failure = _not_callable(name, fn) or _check_loop_rule(name, fn)
-    if failure:
-        return failure
-    return _check_function(name, fn, _distance_cases(_rng(name)), ref.compute_distances, _arrays_close, _explain_arrays)
+def _plan_distances(name, rng):
+    slug = "modified-input" if any(m.slug == "modified-input" for m in _mistakes.for_answer(name)) else None
+    return _function_plan(name, _distance_cases(rng), ref.compute_distances, _arrays_close,
+                          _explain_arrays, modified_slug=slug)
 
 
 # ======================================================================================
@@ -579,84 +648,101 @@ def _backprop_cases(rng):
     return cases
 
 
-def _check_forward(name, fn):
-    def value_of_f(forward_fn):
-        def f_only(W, x):
-            out = forward_fn(W, x)
-            if not isinstance(out, (tuple, list)) or len(out) != 2:
-                raise TypeError(f"forward should return a pair (f, cache), got {type(out).__name__}")
-            return out[0]
-        return f_only
-
-    failure = _not_callable(name, fn)
-    if failure:
-        return failure
-    return _check_function(name, value_of_f(fn), _backprop_cases(_rng(name)), lambda W, x: ref.forward(W, x)[0],
-                           _arrays_close, lambda r, e: f"expected f = {e:.6g}, got {r!r}.", adapt=value_of_f)
+def _f_of(value):
+    """The f of a forward pass's ``(f, cache)``."""
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError(f"forward should return a pair (f, cache), got {_short(value)}")
+    return value[0]
 
 
-def _check_backward(name, fn, forward_fn=None):
-    failure = _not_callable(name, fn)
-    if failure:
-        return failure
-    forward_fn = forward_fn if callable(forward_fn) else ref.forward
-    rng = _rng(name)
+def _f_only(forward_fn):
+    return lambda W, x: _f_of(forward_fn(W, x))
 
-    def staged(W, x, df):
-        _f, cache = forward_fn(W, x)
-        return fn(cache, df) if df != 1.0 else fn(cache)
 
-    def reference(W, x, df):
-        return ref.backward(ref.forward(W, x)[1], df)
+def _plan_forward(name, rng):
+    return _function_plan(name, _backprop_cases(rng), lambda W, x: ref.forward(W, x)[0],
+                          _arrays_close, lambda r, e: f"expected f = {e:.6g}, got {_short(r)}.",
+                          extract=_f_of, adapt=_f_only)
 
-    cases = [(W, x, df) for (W, x), df in zip(_backprop_cases(rng), (1.0, 1.0, 0.5, -2.0, 3.0, 1.0))]
-    # The diagnosis runs the catalogued backward mistakes on the reference's cache layout.
+
+def _plan_backward(name, rng):
+    """Backward is called on the student's own forward's cache (carry-forward).
+
+    Each case also calls it on the reference's cache ``(W, x, q)`` sent as data, so a
+    student whose forward is broken but whose backward is right for that layout keeps the
+    backward points.
+    """
+    dfs = (1.0, 1.0, 0.5, -2.0, 3.0, 1.0)
+    cases = [(W, x, df) for (W, x), df in zip(_backprop_cases(rng), dfs)]
+    steps, own, on_ref = [], [], []
+    for W, x, df in cases:
+        steps.append(_call_step("forward", (W, x)))
+        tail = () if df == 1.0 else (df,)
+        own.append(len(steps))
+        step = _call_step(name, tail)
+        step["args"].insert(0, {"$step": len(steps) - 1, "item": 1})  # forward's cache
+        steps.append(step)
+        on_ref.append(len(steps))
+        steps.append(_call_step(name, (ref.forward(W, x)[1],) + tail))
+    ref_cases = [(ref.forward(W, x)[1], df) for W, x, df in cases]
+
+    def expected_of(i, args):
+        return _call(ref.backward, *ref_cases[i])
+
     def explain(r, e):
         return "dW or dx is wrong: " + "; ".join(
             f"{label}: {_explain_arrays(got, want)}" for label, got, want in zip(("dW", "dx"), r, e)
             if not _arrays_close(got, want))
 
-    failure = _check_function(name, staged, cases, reference, _pairs_close, explain)
-    if failure and failure.slug is None:
-        failure.slug = _diagnose_backward(fn, forward_fn, cases)
-    return failure
+    def judge_backward(outcomes):
+        forwards = [outcomes[i - 1] for i in own]
+        forward_ok = all(f.error is None and not f.missing and f.not_callable is None for f in forwards)
+        mine = _judge_calls(name, cases, [outcomes[i] for i in own], expected_of, _pairs_close, explain,
+                            check_modified=False) \
+            if forward_ok else Failure("could not be run on your forward's cache (forward is missing or raised).")
+        if mine is None:
+            return None
+        theirs = _judge_calls(name, ref_cases, [outcomes[i] for i in on_ref], expected_of, _pairs_close,
+                              explain, check_modified=False)
+        if theirs is None:
+            return None
+        failure = mine if forward_ok else theirs
+        if failure.slug is None:
+            failure.slug = _diagnose_backward([outcomes[i] for i in on_ref], ref_cases)
+        return failure
+
+    return Plan(name, steps, judge_backward)
 
 
-def _diagnose_backward(fn, forward_fn, cases):
-    """Name a backward mistake by comparing gradients with the catalogue's, case by case."""
+def _diagnose_backward(outcomes, ref_cases):
+    """Name a backward mistake: its gradients on the reference caches agree with a model's."""
     for mistake in _mistakes.for_answer("backward"):
         model = mistake.build()
-        agree = True
-        for W, x, df in cases:
-            got, err, _ = _call(lambda: fn(forward_fn(W, x)[1], df))
-            want, merr, _ = _call(lambda: model(ref.forward(W, x)[1], df))
-            if err or merr or not _same_outcome(got, None, want, None, _pairs_close):
-                agree = False
-                break
-        if agree:
+        if all(out.error is None and _same_outcome(out, *_call(model, *args), _pairs_close)
+               for out, args in zip(outcomes, ref_cases)):
             return mistake.slug
     return None
 
 
-def _check_closed_form(reference):
-    def checker(name, fn):
-        return _check_function(name, fn, _backprop_cases(_rng(name)), reference, _arrays_close, _explain_arrays)
-    return checker
+def _closed_form(reference):
+    def planner(name, rng):
+        return _function_plan(name, _backprop_cases(rng), reference, _arrays_close, _explain_arrays)
+    return planner
 
 
 # ======================================================================================
-# Registry: every graded name of SPEC.md
+# Registry: every graded name of the notebooks
 # ======================================================================================
 
-_CHECKERS = {
-    "conv_output_size": _check_conv_output_size,
-    "conv_output_shape": _check_conv_output_shape,
-    "q1b": lambda name, value: _check_value(name, value, ref.q1b, _q1b_equal, "Your table of output shapes"),
+_PLANNERS = {
+    "conv_output_size": _plan_conv_output_size,
+    "conv_output_shape": _plan_conv_output_shape,
+    "q1b": _value_plan(ref.q1b, _q1b_equal, "Your table of output shapes"),
     "q1c": _shape_value(ref.q1c, "The output shape of AlexNet's first conv layer"),
-    "conv_param_count": _check_conv_param_count,
+    "conv_param_count": _plan_conv_param_count,
     "q1e": _int_value(ref.q1e, "The parameter count of AlexNet's first conv layer"),
     "q1f": _int_value(ref.q1f, "The parameter count of the 31x31x5 layer"),
-    "pool_output_shape": _check_pool_output_shape,
+    "pool_output_shape": _plan_pool_output_shape,
     "q1g_shape": _shape_value(ref.q1g_shape, "The pool layer's output shape"),
     "q1g_params": _int_value(ref.q1g_params, "The pool layer's parameter count"),
     "q1h_changes_channels": _bool_value(ref.q1h_changes_channels, "Whether the pool changed the channels"),
@@ -664,19 +750,19 @@ _CHECKERS = {
     "q2a": _array_value(ref.q2a, "Your result for (a)"),
     "q2b": _array_value(ref.q2b, "Your result for (b)"),
     "q2c": _array_value(ref.q2c, "Your result for (c)"),
-    "conv2d": _check_conv2d,
-    "max_pool2d": _check_max_pool2d,
-    "compute_distances_two_loops": _check_distances,
-    "compute_distances_one_loop": _check_distances,
-    "compute_distances_no_loops": _check_distances,
+    "conv2d": _plan_conv2d,
+    "max_pool2d": _plan_max_pool2d,
+    "compute_distances_two_loops": _plan_distances,
+    "compute_distances_one_loop": _plan_distances,
+    "compute_distances_no_loops": _plan_distances,
     "q4_q": _array_value(ref.q4_q, "Your value of q = Wx"),
     "q4_f": _array_value(ref.q4_f, "Your value of f"),
     "q4_dW": _array_value(ref.q4_dW, "Your gradient dW"),
     "q4_dx": _array_value(ref.q4_dx, "Your gradient dx"),
-    "forward": _check_forward,
-    "backward": _check_backward,
-    "grad_W_closed_form": _check_closed_form(ref.grad_W_closed_form),
-    "grad_x_closed_form": _check_closed_form(ref.grad_x_closed_form),
+    "forward": _plan_forward,
+    "backward": _plan_backward,
+    "grad_W_closed_form": _closed_form(ref.grad_W_closed_form),
+    "grad_x_closed_form": _closed_form(ref.grad_x_closed_form),
 }
 
-GRADED_NAMES = tuple(_CHECKERS)
+GRADED_NAMES = tuple(_PLANNERS)

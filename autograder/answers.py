@@ -1,0 +1,149 @@
+"""The hidden tests as two nbgrader preprocessors around execution, both in the trusted grader.
+
+Autograding runs (see ``nbgrader_config.py``)::
+
+    PrepareChecks -> SandboxedExecute -> MarkNotRun -> CheckAnswers -> SanitizeOutputs -> ...
+
+* :class:`PrepareChecks` plans the hidden test of every autograded test cell
+  (``test_<name>``): inputs from a seed derived from the course secret, the student,
+  the notebook and the answer (stable across regrades, unknown to students), and the
+  request the kernel will be asked. The plans stay in the grader's memory
+  (``resources["autograder"]``); nothing of them is written into the notebook.
+* :class:`~autograder.execute.SandboxedExecute` runs the notebook and, right after each
+  test cell, sends that cell's request and keeps the decoded reply (plain data).
+* :class:`CheckAnswers` judges each reply with :func:`helpers.checks.judge` (reference,
+  mistakes and source rules all live here, outside the kernel) and writes the verdict into
+  the test cell's outputs -- an error output for a failure, which nbgrader's
+  ``SaveAutoGrades`` scores zero -- and into the notebook's metadata
+  (``metadata.autograder.verdicts``), where the class report reads it.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+
+import numpy as np
+from nbformat import NotebookNode
+from nbgrader import utils as nbutils
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Unicode
+
+VERDICT_ENAME = "HiddenTestFailed"
+
+
+def autograded_test_name(cell) -> str | None:
+    """``name`` for an autograded test cell whose grade_id is ``test_<name>``, else None."""
+    if cell.cell_type != "code" or not nbutils.is_grade(cell) or nbutils.is_solution(cell):
+        return None
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+    return grade_id[len("test_"):] if grade_id.startswith("test_") else None
+
+
+def state(resources: dict) -> dict:
+    """The grader's private per-notebook state in nbconvert's resources."""
+    return resources.setdefault("autograder", {"plans": {}, "replies": {}, "stopped": None})
+
+
+def read_secret(path: str) -> bytes:
+    """The course secret that seeds hidden-test inputs; created (0600) on first use."""
+    path = os.path.abspath(path)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        with open(path, "rb") as fh:
+            secret = fh.read().strip()
+        if len(secret) < 16:
+            raise ValueError(f"the course secret {path} is too short; delete it to make a new one")
+        return secret
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(secrets.token_hex(32).encode())
+    return read_secret(path)
+
+
+def seed_for(secret: bytes, student: str, notebook: str, name: str) -> int:
+    """A 128-bit seed: the same for a student's answer in every regrade, secret to students."""
+    digest = hmac.new(secret, f"{student}\0{notebook}\0{name}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:16], "big")
+
+
+class PrepareChecks(NbGraderPreprocessor):
+    """Plan each autograded test cell's hidden test (trusted; before execution)."""
+
+    secret_file = Unicode(
+        "", help="file holding the course secret that seeds the hidden tests' random inputs"
+    ).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from helpers import checks
+
+        info = state(resources)
+        nbg = resources.get("nbgrader", {})
+        secret = read_secret(self.secret_file) if self.secret_file else b"no course secret configured"
+        student, notebook = str(nbg.get("student", "")), str(nbg.get("notebook", ""))
+        for cell in nb.cells:
+            name = autograded_test_name(cell)
+            if name in checks.GRADED_NAMES:
+                rng = np.random.default_rng(seed_for(secret, student, notebook, name))
+                info["plans"][name] = checks.plan(name, rng)
+        return nb, resources
+
+
+def notebook_cells(nb):
+    """The notebook's code cells as :class:`helpers.rules.Cell`, in order."""
+    from helpers.rules import Cell
+
+    cells = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        student = not nbutils.is_locked(cell)
+        answer = cell.metadata.get("nbgrader", {}).get("grade_id") if nbutils.is_solution(cell) else None
+        cells.append(Cell(cell.source, student, answer))
+    return cells
+
+
+def verdict_output(text: str) -> NotebookNode:
+    """An error output carrying a hidden test's verdict (nbgrader scores the cell zero)."""
+    lines = text.splitlines() or [text]
+    return NotebookNode(output_type="error", ename=VERDICT_ENAME, evalue=lines[0],
+                        traceback=[f"\x1b[0;31m{VERDICT_ENAME}\x1b[0m: {lines[0]}", *lines[1:]])
+
+
+class CheckAnswers(NbGraderPreprocessor):
+    """Judge the kernel's replies outside the kernel; write verdicts into the test cells."""
+
+    def preprocess(self, nb, resources):
+        from helpers import checks
+
+        info = state(resources)
+        cells = notebook_cells(nb)
+        verdicts = {}
+        for cell in nb.cells:
+            if autograded_test_name(cell) is None and nbutils.is_grade(cell) and cell.cell_type == "code" \
+                    and not nbutils.is_solution(cell):
+                cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
+            name = autograded_test_name(cell)
+            if name is None:
+                continue
+            # nbgrader reads a displayed number in a test cell as partial credit: never here.
+            cell.outputs = [o for o in cell.outputs if o.output_type != "execute_result"]
+            plan = info["plans"].get(name)
+            if plan is None:
+                continue
+            already_failed = any(o.output_type == "error" for o in cell.outputs)
+            reply = info["replies"].get(name, "the notebook stopped before this test ran.")
+            failure = checks.judge(plan, reply, cells)
+            verdicts[name] = {"passed": failure is None,
+                              "slug": failure.slug if failure else None,
+                              "message": failure.render(name) if failure else "",
+                              "visible_tests_failed": already_failed}
+            if failure is not None:
+                cell.outputs.append(verdict_output(failure.render(name)))
+        nb.metadata["autograder"] = {"verdicts": verdicts}
+        return nb, resources
+
+    def preprocess_cell(self, cell, resources, index):  # pragma: no cover -- preprocess() does it all
+        return cell, resources

@@ -1,0 +1,47 @@
+"""Grade one answer in-process, through the same request/reply path as the real grader.
+
+``grade(name, namespace)`` plans the hidden test, runs :mod:`autograder.kernel_side` on
+``namespace`` (standing in for the notebook's globals) exactly as the kernel would, decodes
+its printed reply with :mod:`autograder.wire`, and judges it with :func:`helpers.checks.judge`.
+No kernel is started, so the checks' promises can be pinned down in milliseconds; the
+end-to-end versions run through real ``nbgrader autograde``.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+
+import numpy as np
+
+from autograder import asking
+from helpers import checks
+from helpers.mistakes import define
+from helpers.rules import Cell
+
+
+def ask(plan, namespace: dict):
+    """The decoded reply steps of ``plan``'s request run against ``namespace``."""
+    nonce = asking.new_nonce()
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(asking.request_code(plan.request, nonce), namespace)  # noqa: S102 -- test double of the kernel
+    return asking.read_reply([{"output_type": "stream", "name": "stdout", "text": out.getvalue()}], nonce)
+
+
+def grade(name: str, namespace: dict, cells: list[Cell] | None = None, seed: int = 0):
+    """The Failure (or None) for answer ``name`` defined in ``namespace``."""
+    plan = checks.plan(name, np.random.default_rng(seed))
+    return checks.judge(plan, ask(plan, dict(namespace)), cells or [])
+
+
+def namespace_of(*sources: tuple[str, str]) -> dict:
+    """A notebook namespace after running answer cells given as (name, source) pairs."""
+    namespace: dict = {}
+    for name, source in sources:
+        define(source, name, f"<cell {name}>", namespace)
+    return namespace
+
+
+def value(name: str, value_) -> dict:
+    """A namespace where ``name`` holds ``value_`` (np imported, as in the notebooks)."""
+    return {"np": np, name: value_}
