@@ -279,6 +279,9 @@ class SandboxKernelManager(AsyncKernelManager):
         os.makedirs(incoming, exist_ok=True)
         extra_args = [a for a in kernel_cmd if a.startswith("--") and "=" in a]
         uid = gid = self.uid_base + self.slot if self.privileged else None
+        if uid is not None:  # the kernel binds its sockets after dropping to the sandbox uid
+            os.chown(self._sockdir, uid, gid)
+            os.chown(self.connection_file, uid, gid)
         if self.enabled:
             settings = {"source": SUBMISSION_MOUNT, "workdir": WORKDIR, "uid": uid, "gid": gid,
                         "limits": self.limits(),

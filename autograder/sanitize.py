@@ -147,6 +147,8 @@ def _attribute_ok(tag: str, attr: str, value: str, markdown: bool = False) -> bo
 
 def _nh3_attribute_filter(tag: str, attr: str, value: str) -> Optional[str]:
     try:
+        if attr == "style":  # nh3 keeps only STYLE_PROPERTIES; refuse url() and the like
+            return None if _STYLE_BAD.search(value) else value
         return value if _attribute_ok(tag, attr, value) else None
     except Exception:  # never let a callback error keep an attribute
         return None
@@ -347,7 +349,7 @@ def _text(value: Any) -> Optional[str]:
 
 
 def _has_content(cleaned_html: str) -> bool:
-    if re.search(r"<(img|hr)\b", cleaned_html):
+    if re.search(r"<img\b[^>]*\ssrc=|<hr\b", cleaned_html):
         return True
     return bool(_html.unescape(_TAGS.sub("", cleaned_html)).strip())
 
