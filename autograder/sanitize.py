@@ -273,9 +273,11 @@ def markdown_risk(source: str) -> int:
     return renderer.risk
 
 
-# One-character repairs, each showing the construct as text: '<' that could open a tag, ':'
-# and '&' that could make a link scheme (directly or through an entity).
-_REPAIRS = ((_TAGLIKE, "&lt;"), (re.compile(":"), "%3A"), (re.compile("&"), "%26"))
+# One-character repairs, each turning a construct into text: '<' that could open a tag,
+# '[' and '(' of a markdown link or image, then ':' and '&' that make a URL's scheme
+# (directly or through an entity) for what the first ones do not reach.
+_REPAIRABLE = re.compile(r"<(?=[A-Za-z/!?])|[\[(:&]")
+_REPAIR = {"<": "&lt;", "[": "\\[", "(": "\\(", ":": "%3A", "&": "%26"}
 _QUICK = re.compile(r"[<:&]")
 
 
@@ -299,10 +301,11 @@ def clean_markdown(source: str) -> str:
     with another scheme than http/https/mailto (``attachment:``/``data:image`` for images).
 
     A source scoring 0 is returned unchanged (everything ordinary students write). Otherwise
-    one-character repairs are tried left to right -- ``<`` to ``&lt;``, ``:`` to ``%3A``,
-    ``&`` to ``%26`` -- and each is kept only if the parser's score drops, so only the
-    offending tags and links change and they show as literal text (the TA sees what was
-    attempted). If that does not reach 0 the whole cell is shown as a code block.
+    one-character repairs are tried left to right -- ``<`` to ``&lt;``, ``[`` and ``(`` to
+    ``\\[`` and ``\\(``, ``:`` to ``%3A``, ``&`` to ``%26`` -- and each is kept only if the
+    parser's score drops, so only the offending tags and links change and they show as
+    literal text (the TA sees what was attempted). If that does not reach 0 the whole cell
+    is shown as a code block.
     """
     if not isinstance(source, str) or not _QUICK.search(source):
         return source
@@ -311,13 +314,13 @@ def clean_markdown(source: str) -> str:
         return source
     text = source
     for _ in range(3):
-        candidates = sorted(
-            (m.start(), repl) for pattern, repl in _REPAIRS for m in pattern.finditer(text))
+        candidates = [m.start() for m in _REPAIRABLE.finditer(text)]
         if len(candidates) > _MAX_REPAIRS:
             break
         shift, progress = 0, False
-        for pos, repl in candidates:
+        for pos in candidates:
             at = pos + shift
+            repl = _REPAIR[text[at]]
             trial = text[:at] + repl + text[at + 1:]
             trial_risk = markdown_risk(trial)
             if trial_risk < risk:

@@ -439,35 +439,43 @@ def _carry_forward_shape_plan(name, cases, reference, depth_of) -> Plan:
 
     def judge_shapes(outcomes):
         own = outcomes[:len(cases)]
-        failure = _judge_calls(name, cases, own, _reference(reference), _shapes_equal, _explain_plain)
-        if failure is None or failure.slug is not None:
-            return failure
         carried = _carried_expectations(cases, outcomes, sides, depth_of)
-        if carried is not None and _judge_calls(name, cases, own, carried, _shapes_equal,
-                                                _explain_plain) is None:
-            return None
-        return failure
+        for i, (args, out) in enumerate(zip(cases, own)):
+            failure = _judge_calls(name, [args], [out], lambda _i, a: _call(reference, *a),
+                                   _shapes_equal, _explain_plain)
+            if failure is None or failure.slug is not None:
+                if failure is not None:
+                    return failure
+                continue
+            if isinstance(carried[i], Raised):  # the size function crashed: the same crash is carried
+                if out.error is not None and out.error.type == carried[i].type:
+                    continue
+            elif carried[i] is not None and _judge_calls(name, [args], [out], lambda _i, a: carried[i],
+                                                       _shapes_equal, _explain_plain) is None:
+                continue
+            return failure
+        return None
 
     return Plan(name, steps, judge_shapes)
 
 
-def _carried_expectations(cases, outcomes, sides, depth_of):
-    """Expected results computed from the student's own ``conv_output_size``, or None."""
+def _carried_expectations(cases, outcomes, sides, depth_of) -> list:
+    """Per case, the ``(result, error)`` the student's own ``conv_output_size`` implies, or None."""
     expected = []
     for args, (iw, ih) in zip(cases, sides):
         w, h = outcomes[iw], outcomes[ih]
-        if w.missing or h.missing or w.not_callable or h.not_callable:
-            return None
-        if any(o.error is not None and not o.error.is_a("ValueError") for o in (w, h)):
-            return None
-        if w.error is not None or h.error is not None:
+        if any(o.missing or o.not_callable for o in (w, h)):
+            expected.append(None)
+        elif any(o.error is not None and not o.error.is_a("ValueError") for o in (w, h)):
+            expected.append(next(o.error for o in (w, h) if o.error is not None))
+        elif w.error is not None or h.error is not None:
             expected.append((None, ValueError("your conv_output_size says this configuration is invalid")))
-            continue
-        try:
-            expected.append(((_as_int(w.value, "size"), _as_int(h.value, "size"), depth_of(args)), None))
-        except TypeError:
-            return None
-    return lambda i, args: expected[i]
+        else:
+            try:
+                expected.append(((_as_int(w.value, "size"), _as_int(h.value, "size"), depth_of(args)), None))
+            except TypeError:
+                expected.append(None)
+    return expected
 
 
 def _plan_conv_output_shape(name, rng):

@@ -16,7 +16,7 @@ import numpy as np
 from autograder import asking
 from helpers import checks
 from helpers.mistakes import define
-from helpers.rules import Cell
+from helpers.rules import Cell, to_python
 
 
 def ask(plan, namespace: dict):
@@ -34,11 +34,27 @@ def grade(name: str, namespace: dict, cells: list[Cell] | None = None, seed: int
     return checks.judge(plan, ask(plan, dict(namespace)), cells or [])
 
 
+class _FakeShell:
+    """Stands in for IPython's shell: magics do nothing, hooks are plain lists."""
+
+    def __init__(self):
+        self.input_transformers_post, self.ast_transformers = [], []
+
+    def run_line_magic(self, *args):
+        return None
+
+    run_cell_magic = run_line_magic
+
+
 def namespace_of(*sources: tuple[str, str]) -> dict:
-    """A notebook namespace after running answer cells given as (name, source) pairs."""
-    namespace: dict = {}
+    """A notebook namespace after running answer cells given as (name, source) pairs.
+
+    Cells are turned into Python as IPython does (magics become ``get_ipython()`` calls).
+    """
+    shell = _FakeShell()
+    namespace: dict = {"get_ipython": lambda: shell}
     for name, source in sources:
-        define(source, name, f"<cell {name}>", namespace)
+        define(to_python(source), name, f"<cell {name}>", namespace)
     return namespace
 
 

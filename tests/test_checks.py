@@ -1,38 +1,56 @@
-"""helpers.checks in-process: fair to every correct answer, specific about wrong ones.
+"""helpers.checks through the request/reply path, in-process: fair to every correct answer,
+specific about wrong ones.
 
-The end-to-end versions of these promises (through real `nbgrader autograde`) are in
-test_autograde_*.py; these run in milliseconds and pin down the rules one by one.
+Each test defines answers as a notebook would, asks for them exactly as the grader asks a
+kernel (kernel_side -> printed JSON -> wire.decode) and judges the plain data. The
+end-to-end versions of these promises (real `nbgrader autograde`, sandboxed kernels) are
+in test_autograde_*.py and test_hostile_submissions.py.
 """
 import numpy as np
 import pytest
 
 from helpers import checks
-from helpers.mistakes import CATALOGUE, define
+from helpers.mistakes import CATALOGUE
+from helpers.rules import Cell
+from tests.answer_harness import grade, namespace_of, value
 from tests.section03_course import NOTEBOOKS, solution_sources
 
-SOLUTIONS = {gid: src for nb in NOTEBOOKS for gid, src in solution_sources(nb).items()}
+SOLUTIONS = {gid: (nb, src) for nb in NOTEBOOKS for gid, src in solution_sources(nb).items()}
 
 
-def _solution(name):
-    """The answer key's ``name``, defined after the answers above it in its notebook, as when run."""
-    notebook = next(nb for nb in NOTEBOOKS if name in solution_sources(nb))
-    namespace = {}
-    for gid, source in solution_sources(notebook).items():
-        define(source, gid, f"<solution {gid}>", namespace)
-        if gid == name:
-            return namespace[name]
+def _grade_notebook(name, replace=None):
+    """Grade ``name`` in its notebook: the answer key with the cells in ``replace`` swapped in."""
+    notebook = SOLUTIONS[name][0]
+    sources = dict(solution_sources(notebook))
+    sources.update(replace or {})
+    cells = [Cell(src, True, gid) for gid, src in sources.items()]
+    return grade(name, namespace_of(*sources.items()), cells)
 
 
-def _fails(name, *answers) -> str:
-    with pytest.raises(checks.CheckFailed) as info:
-        checks.check(name, *answers)
-    return str(info.value)
+def _fails(name, replace=None) -> str:
+    failure = _grade_notebook(name, replace)
+    assert failure is not None, f"{name} should have failed"
+    return failure.render(name)
+
+
+def _fails_value(name, answer) -> str:
+    failure = grade(name, value(name, answer))
+    assert failure is not None, f"{name} = {answer!r} should have failed"
+    return failure.render(name)
 
 
 @pytest.mark.parametrize("name", checks.GRADED_NAMES)
 def test_answer_key_passes(name):
-    answers = (_solution(name), _solution("forward")) if name == "backward" else (_solution(name),)
-    checks.check(name, *answers)
+    assert _grade_notebook(name) is None
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_answer_key_passes_on_every_students_random_inputs(seed):
+    for name in checks.GRADED_NAMES:
+        notebook = SOLUTIONS[name][0]
+        sources = solution_sources(notebook)
+        cells = [Cell(src, True, gid) for gid, src in sources.items()]
+        assert grade(name, namespace_of(*sources.items()), cells, seed=seed) is None, name
 
 
 def test_every_graded_name_of_the_notebooks_has_a_check():
@@ -41,66 +59,46 @@ def test_every_graded_name_of_the_notebooks_has_a_check():
 
 @pytest.mark.parametrize("mistake", CATALOGUE, ids=lambda m: f"{m.answer}-{m.slug}")
 def test_catalogued_mistake_fails_and_is_named(mistake):
-    assert f"[mistake: {mistake.slug}]" in _fails(mistake.answer, mistake.build())
-
-
-def test_failure_renders_without_a_traceback_into_helpers():
-    try:
-        checks.check("q1e", 1)
-    except checks.CheckFailed as exc:
-        rendered = "\n".join(exc._render_traceback_())
-    assert "q1e" in rendered and "checks.py" not in rendered and "File " not in rendered
+    assert f"[mistake: {mistake.slug}]" in _fails(mistake.answer, {mistake.answer: mistake.code})
 
 
 def test_hand_answer_failure_does_not_reveal_the_answer():
-    assert "34944" not in _fails("q1e", 34848)
+    assert "34944" not in _fails_value("q1e", 34848)
 
 
 def test_object_that_equals_everything_gains_nothing():
-    class AlwaysEqual:
-        def __eq__(self, other):
-            return True
-
-        __hash__ = object.__hash__
-
+    always = "class AlwaysEqual:\n    def __eq__(self, other):\n        return True\n"
     for name in ("q1c", "q1e", "q2a", "q4_f", "q1b"):
-        _fails(name, AlwaysEqual())
-    _fails("conv2d", lambda x, w, stride=1, padding=0: AlwaysEqual())
+        _fails(name, {name: always + f"{name} = AlwaysEqual()\n"})
+    _fails("conv2d", {"conv2d": always + "def conv2d(x, w, stride=1, padding=0):\n    return AlwaysEqual()\n"})
 
 
-@pytest.mark.parametrize("value", [0.11600000000000002, np.float64(0.116), np.float32(0.116), 0.116])
-def test_hand_answers_accept_rounding_and_numpy_scalars(value):
-    checks.check("q4_f", value)
+@pytest.mark.parametrize("answer", [0.11600000000000002, np.float64(0.116), np.float32(0.116), 0.116])
+def test_hand_answers_accept_rounding_and_numpy_scalars(answer):
+    assert grade("q4_f", value("q4_f", answer)) is None
 
 
-def test_hand_answers_accept_lists_tuples_and_arrays():
-    checks.check("q2c", [[4, 4], [0, 4]])
-    checks.check("q2c", ((4.0, 4.0), (0.0, 4.0)))
-    checks.check("q2c", np.array([[4, 4], [0, 4]], dtype=np.int8))
+@pytest.mark.parametrize("answer", [[[4, 4], [0, 4]], ((4.0, 4.0), (0.0, 4.0)),
+                                    np.array([[4, 4], [0, 4]], dtype=np.int8)])
+def test_hand_answers_accept_lists_tuples_and_arrays(answer):
+    assert grade("q2c", value("q2c", answer)) is None
+
+
+def test_true_or_false_answers_must_be_booleans():
+    assert "True or False" in _fails_value("q1h_changes_channels", 0)
 
 
 def test_untouched_stub_says_it_is_not_answered_yet():
-    def conv2d(x, w, stride=1, padding=0):
-        raise NotImplementedError()
+    stub = "def conv2d(x, w, stride=1, padding=0):\n    raise NotImplementedError()\n"
+    assert "not answered yet" in _fails("conv2d", {"conv2d": stub})
 
-    assert "not answered yet" in _fails("conv2d", conv2d)
+
+def test_undefined_hand_answer_says_it_is_not_answered_yet():
+    assert "not answered yet" in grade("q2a", {"np": np}).message
 
 
 def test_function_returning_none_says_so():
-    assert "None" in _fails("conv_param_count", lambda F, C, K: None)
-
-
-def test_student_warnings_do_not_reach_stderr(capfd):
-    def compute_distances_no_loops(X_test, X_train):
-        np.log(np.zeros(1))  # RuntimeWarning: divide by zero -- harmless here
-        return np.abs(X_test[:, None, :].astype(float) - X_train[None, :, :]).sum(axis=2)
-
-    checks.check("compute_distances_no_loops", define(
-        "def compute_distances_no_loops(X_test, X_train):\n"
-        "    np.log(np.zeros(1))\n"
-        "    return np.abs(X_test[:, None, :].astype(float) - X_train[None, :, :]).sum(axis=2)\n",
-        "compute_distances_no_loops", "<warns>"))
-    assert capfd.readouterr().err == ""
+    assert "None" in _fails("conv_param_count", {"conv_param_count": "def conv_param_count(F, C, K):\n    return None\n"})
 
 
 def test_invalid_configuration_must_raise_value_error_with_a_message():
@@ -108,33 +106,77 @@ def test_invalid_configuration_must_raise_value_error_with_a_message():
             "    if min(n, F, S) < 1 or P < 0 or F > n + 2 * P or (n - F + 2 * P) % S:\n"
             "        raise ValueError()\n"
             "    return (n - F + 2 * P) // S + 1\n")
-    assert "without a message" in _fails("conv_output_size", define(code, "conv_output_size", "<nomsg>"))
+    assert "without a message" in _fails("conv_output_size", {"conv_output_size": code})
 
 
-# ------------------------------------------------------------------ loop rules of problem 3
+def test_modified_inputs_are_named():
+    code = ("def compute_distances_no_loops(X_test, X_train):\n"
+            "    X_test -= 0\n    X_test[...] = 0\n"
+            "    return np.abs(X_test[:, None, :].astype(float) - X_train[None]).sum(2)\n")
+    assert "changed its input" in _fails("compute_distances_no_loops", {"compute_distances_no_loops": code})
+
+
+# ------------------------------------------------------------------ carry-forward credit
+
+
+def test_shape_function_built_on_a_wrong_size_function_keeps_its_points():
+    wrong_size = ("def conv_output_size(n, F, S=1, P=0):\n"
+                  "    if (n - F + 2 * P) % S:\n        raise ValueError('stride does not fit')\n"
+                  "    return (n - F + 2 * P) // S\n")  # forgot + 1
+    assert _grade_notebook("conv_output_size", {"conv_output_size": wrong_size}) is not None
+    assert _grade_notebook("conv_output_shape", {"conv_output_size": wrong_size}) is None
+    assert _grade_notebook("pool_output_shape", {"conv_output_size": wrong_size}) is None
+
+
+def test_backward_is_checked_on_the_students_own_forward_cache():
+    forward = "def forward(W, x):\n    q = W @ x\n    return q @ q, {'q': q, 'W': W, 'x': x}\n"
+    backward = ("def backward(cache, df=1.0):\n    dq = 2 * cache['q'] * df\n"
+                "    return np.outer(dq, cache['x']), cache['W'].T @ dq\n")
+    assert _grade_notebook("backward", {"forward": forward, "backward": backward}) is None
+
+
+def test_backward_keeps_its_points_when_forward_is_missing():
+    stub = "def forward(W, x):\n    raise NotImplementedError()\n"
+    assert _grade_notebook("forward", {"forward": stub}) is not None
+    assert _grade_notebook("backward", {"forward": stub}) is None
+
+
+# ------------------------------------------------------------------ source rules
 
 NO_LOOP_HEAD = "def compute_distances_no_loops(X_test, X_train):\n"
 
 
 @pytest.mark.parametrize("body, why", [
-    ("    return np.array([np.abs(X_train.astype(float) - r).sum(1) for r in X_test])\n", "loop"),
+    ("    return np.array([np.abs(X_train.astype(float) - r).sum(1) for r in X_test])\n", "1 loop"),
     ("    f = np.vectorize(lambda a, b: abs(float(a) - float(b)))\n"
      "    return f(X_test[:, None, :], X_train[None]).sum(2)\n", "vectorize"),
     ("    return np.array(list(map(lambda r: np.abs(X_train.astype(float) - r).sum(1), X_test)))\n", "map"),
     ("    out = np.zeros((len(X_test), len(X_train)))\n    i = 0\n    while i < len(X_test):\n"
-     "        out[i] = np.abs(X_train.astype(float) - X_test[i]).sum(1)\n        i += 1\n    return out\n", "loop"),
+     "        out[i] = np.abs(X_train.astype(float) - X_test[i]).sum(1)\n        i += 1\n    return out\n", "1 loop"),
 ])
 def test_no_loops_version_rejects_every_kind_of_loop(body, why):
-    fn = define(NO_LOOP_HEAD + body, "compute_distances_no_loops", f"<loop {why}>")
-    assert why in _fails("compute_distances_no_loops", fn)
+    message = _fails("compute_distances_no_loops", {"compute_distances_no_loops": NO_LOOP_HEAD + body})
+    assert why in message and "[mistake: loop-in-no-loops]" in message
 
 
 def test_loops_hidden_in_a_helper_function_count():
     code = ("def row_distances(row, X_train):\n"
             "    return np.array([np.abs(X_train[j].astype(float) - row).sum() for j in range(len(X_train))])\n\n"
             + NO_LOOP_HEAD + "    return np.stack([row_distances(r, X_train) for r in X_test])\n")
-    assert "[mistake: loop-in-no-loops]" in _fails("compute_distances_no_loops",
-                                                  define(code, "compute_distances_no_loops", "<helper loop>"))
+    assert "[mistake: loop-in-no-loops]" in _fails("compute_distances_no_loops", {"compute_distances_no_loops": code})
+
+
+def test_recursion_counts_as_a_loop():
+    code = (NO_LOOP_HEAD + "    if len(X_test) == 0:\n        return np.zeros((0, len(X_train)))\n"
+            "    first = np.abs(X_train.astype(float) - X_test[0]).sum(1)\n"
+            "    return np.vstack([first, compute_distances_no_loops(X_test[1:], X_train)])\n")
+    assert "calls itself" in _fails("compute_distances_no_loops", {"compute_distances_no_loops": code})
+
+
+def test_a_local_variable_named_like_a_looping_function_is_not_followed():
+    code = (NO_LOOP_HEAD + "    compute_distances_two_loops = X_test.astype(float)\n"
+            "    return np.abs(compute_distances_two_loops[:, None, :] - X_train[None]).sum(2)\n")
+    assert _grade_notebook("compute_distances_no_loops", {"compute_distances_no_loops": code}) is None
 
 
 def test_one_loop_version_accepts_exactly_one_loop_in_any_direction():
@@ -143,25 +185,46 @@ def test_one_loop_version_accepts_exactly_one_loop_in_any_direction():
             "    for j in range(X_train.shape[0]):\n"
             "        dists[:, j] = np.abs(X_test.astype(float) - X_train[j]).sum(axis=1)\n"
             "    return dists\n")
-    checks.check("compute_distances_one_loop", define(code, "compute_distances_one_loop", "<one loop>"))
+    assert _grade_notebook("compute_distances_one_loop", {"compute_distances_one_loop": code}) is None
 
 
 def test_numpy_only_rule_names_the_library_used():
     code = ("from scipy.spatial.distance import cdist\n\n" + NO_LOOP_HEAD +
             "    return cdist(X_test, X_train, 'cityblock')\n")
-    message = _fails("compute_distances_no_loops", define(code, "compute_distances_no_loops", "<scipy>"))
+    message = _fails("compute_distances_no_loops", {"compute_distances_no_loops": code})
     assert "scipy" in message and "[mistake: not-numpy-only]" in message
 
 
 def test_answers_may_not_call_the_course_helpers():
     code = ("from helpers.sliding import conv_result\n\n"
             "def conv2d(x, w, stride=1, padding=0):\n    return conv_result(x, w, stride, padding)\n")
-    assert "helpers" in _fails("conv2d", define(code, "conv2d", "<uses helpers>"))
+    assert "helpers" in _fails("conv2d", {"conv2d": code})
 
 
-def test_backward_is_checked_on_the_students_own_forward_cache():
-    forward = define("def forward(W, x):\n    q = W @ x\n    return q @ q, {'q': q, 'W': W, 'x': x}\n",
-                     "forward", "<dict cache>")
-    backward = define("def backward(cache, df=1.0):\n    dq = 2 * cache['q'] * df\n"
-                      "    return np.outer(dq, cache['x']), cache['W'].T @ dq\n", "backward", "<dict backward>")
-    checks.check("backward", backward, forward)
+@pytest.mark.parametrize("trick", [
+    "inner = eval('lambda r, X: [abs(r - x).sum() for x in X]')\n",
+    "exec('def inner(r, X):\\n    return [abs(r - x).sum() for x in X]')\n",
+    "inner = globals()['compute_distances_two_loops']\n",
+    "inner = __import__('scipy')\n",
+    "inner = getattr(np, 'vec' + 'torize')\n",
+    "inner = np.__class__\n",
+    "get_ipython().input_transformers_post.append(lambda lines: lines)\n",
+])
+def test_code_that_hides_what_it_calls_breaks_the_plain_code_rule(trick):
+    code = trick + NO_LOOP_HEAD + "    return np.abs(X_test[:, None, :].astype(float) - X_train[None]).sum(2)\n"
+    assert "[mistake: dynamic-code]" in _fails("compute_distances_no_loops", {"compute_distances_no_loops": code})
+
+
+def test_timeit_magic_is_plain_code():
+    code = ("%timeit np.zeros(3)\n" + NO_LOOP_HEAD
+            + "    return np.abs(X_test[:, None, :].astype(float) - X_train[None]).sum(2)\n")
+    assert _grade_notebook("compute_distances_no_loops", {"compute_distances_no_loops": code}) is None
+
+
+def test_code_hidden_in_an_added_cell_is_found():
+    notebook = SOLUTIONS["compute_distances_no_loops"][0]
+    sources = dict(solution_sources(notebook))
+    cells = [Cell(src, True, gid) for gid, src in sources.items()]
+    cells.append(Cell("exec('x = 1')\n", True, None))
+    failure = grade("compute_distances_no_loops", namespace_of(*sources.items()), cells)
+    assert failure is not None and failure.slug == "dynamic-code"
