@@ -32,7 +32,9 @@ def nbgrader(*args: str, root: Path, db_url: str, timeout: float = 900) -> str:
     cmd = [sys.executable, "-m", "nbgrader", *args,
            f"--CourseDirectory.root={root}", f"--CourseDirectory.db_url={db_url}"]
     env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+    # a course with its own nbgrader_config.py is run from its folder, so nbgrader reads that
+    cwd = root if (Path(root) / "nbgrader_config.py").is_file() else REPO
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         raise BuildError(f"`nbgrader {' '.join(args)}` failed (exit {proc.returncode}):\n{proc.stdout}{proc.stderr}")
     return proc.stdout + proc.stderr

@@ -102,7 +102,7 @@ def fingerprint(course: Course, options: Options) -> str:
     digest.update(tree_hash(course.source_dir).encode())
     for package in ("helpers", "autograder"):
         digest.update(tree_hash(sb.REPO_ROOT / package).encode())
-    settings = sandbox_settings(course, options)
+    settings = {k: v for k, v in sandbox_settings(course, options).items() if k != "mpl_cache"}
     digest.update(json.dumps([settings, options.timeout, options.notebook_budget,
                               options.feedback], sort_keys=True, default=str).encode())
     return digest.hexdigest()

@@ -126,7 +126,7 @@ def _style_ok(value: str) -> bool:
 
 
 def _attribute_ok(tag: str, attr: str, value: str, markdown: bool = False) -> bool:
-    """May ``attr="value"`` (decoded) stay on ``<tag>``? The one policy for outputs and markdown."""
+    """May ``attr="value"`` (decoded) stay on ``<tag>``? One policy for outputs and markdown."""
     if attr == "href":
         return tag == "a" and _url_scheme(value) in LINK_SCHEMES
     if attr == "src":
@@ -182,8 +182,10 @@ _STRICT_TAG = re.compile(
     re.X,
 )
 _STRICT_ATTR = re.compile(
-    r"""\s+(?P<name>[A-Za-z][-A-Za-z0-9_:.]*)(?:\s*=\s*(?P<value>"[^"<>`]*"|'[^'<>`]*'|[^\s"'=<>`]+))?""")
+    r"""\s+(?P<name>[A-Za-z][-A-Za-z0-9_:.]*)"""
+    r"""(?:\s*=\s*(?P<value>"[^"<>`]*"|'[^'<>`]*'|[^\s"'=<>`]+))?""")
 _MAX_REPAIRS = 400
+_MAX_REPAIR_WORK = 2_000_000  # candidates x characters parsed, about 2 s at worst
 
 
 def _tag_ok(text: str, pos: int) -> bool:
@@ -202,7 +204,9 @@ def _tag_ok(text: str, pos: int) -> bool:
         value = attr.group("value") or ""
         if value[:1] in ("'", '"'):
             value = value[1:-1]
-        if attr_name not in allowed or not _attribute_ok(name, attr_name, _html.unescape(value), markdown=True):
+        if attr_name not in allowed:
+            return False
+        if not _attribute_ok(name, attr_name, _html.unescape(value), markdown=True):
             return False
     return True
 
@@ -273,10 +277,10 @@ def markdown_risk(source: str) -> int:
     return renderer.risk
 
 
-# One-character repairs, each turning a construct into text: '<' that could open a tag,
-# '[' and '(' of a markdown link or image, then ':' and '&' that make a URL's scheme
-# (directly or through an entity) for what the first ones do not reach.
-_REPAIRABLE = re.compile(r"<(?=[A-Za-z/!?])|[\[(:&]")
+# One-character repairs, each turning a construct into text. First pass: '<' that could
+# open a tag. Second pass, for links and images: '[' and the '(' of '](', then ':' and '&'
+# that make a URL's scheme (directly or through an entity) where those do not reach.
+_REPAIR_PASSES = (_TAGLIKE, re.compile(r"\[|(?<=\])\(|[:&]"))
 _REPAIR = {"<": "&lt;", "[": "\\[", "(": "\\(", ":": "%3A", "&": "%26"}
 _QUICK = re.compile(r"[<:&]")
 
@@ -301,11 +305,11 @@ def clean_markdown(source: str) -> str:
     with another scheme than http/https/mailto (``attachment:``/``data:image`` for images).
 
     A source scoring 0 is returned unchanged (everything ordinary students write). Otherwise
-    one-character repairs are tried left to right -- ``<`` to ``&lt;``, ``[`` and ``(`` to
-    ``\\[`` and ``\\(``, ``:`` to ``%3A``, ``&`` to ``%26`` -- and each is kept only if the
-    parser's score drops, so only the offending tags and links change and they show as
-    literal text (the TA sees what was attempted). If that does not reach 0 the whole cell
-    is shown as a code block.
+    one-character repairs are tried left to right -- first ``<`` to ``&lt;``, then ``[`` and
+    the ``(`` of ``](`` to ``\\[`` and ``\\(``, ``:`` to ``%3A``, ``&`` to ``%26`` -- and each
+    is kept only if the parser's score drops, so only the offending tags and links change,
+    and they show as literal text (the TA sees what was attempted). If that does not reach
+    0, the whole cell is shown as a fenced code block under a note.
     """
     if not isinstance(source, str) or not _QUICK.search(source):
         return source
@@ -313,23 +317,21 @@ def clean_markdown(source: str) -> str:
     if risk == 0:
         return source
     text = source
-    for _ in range(3):
-        candidates = [m.start() for m in _REPAIRABLE.finditer(text)]
-        if len(candidates) > _MAX_REPAIRS:
-            break
-        shift, progress = 0, False
+    for pattern in _REPAIR_PASSES:
+        candidates = [m.start() for m in pattern.finditer(text)]
+        if len(candidates) > _MAX_REPAIRS or len(candidates) * len(text) > _MAX_REPAIR_WORK:
+            break  # each candidate costs one parse: too big a cell is quoted instead
+        shift = 0
         for pos in candidates:
             at = pos + shift
             repl = _REPAIR[text[at]]
             trial = text[:at] + repl + text[at + 1:]
             trial_risk = markdown_risk(trial)
             if trial_risk < risk:
-                text, risk, progress = trial, trial_risk, True
+                text, risk = trial, trial_risk
                 shift += len(repl) - 1
                 if risk == 0:
                     return text
-        if not progress:
-            break
     quoted = _quote(source)
     return quoted if markdown_risk(quoted) == 0 else MARKDOWN_NOTE + "\n"
 
@@ -378,8 +380,9 @@ def _clean_metadata(metadata: Any) -> None:
                 del scope[key]
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _is_count(value: Any) -> bool:
+    """An execution count as nbformat allows it (templates print it unescaped)."""
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
 
 
 class SanitizeOutputs(NbGraderPreprocessor):
@@ -442,7 +445,7 @@ class SanitizeOutputs(NbGraderPreprocessor):
                 bundle["text/plain"] = _REMOVED_ATTACHMENT
 
     def _clean_code_cell(self, cell, cell_index) -> None:
-        if "execution_count" in cell and not (cell["execution_count"] is None or _is_int(cell["execution_count"])):
+        if not _is_count(cell.get("execution_count")):
             cell["execution_count"] = None
         outputs = cell.get("outputs")
         if outputs is None:
@@ -457,7 +460,7 @@ class SanitizeOutputs(NbGraderPreprocessor):
             try:
                 self._clean_output(output, cell_index)
             except Exception:  # fail closed
-                self.log.warning("Cell %s: replaced an output that could not be checked", cell_index)
+                self.log.warning("Cell %s: replaced an output it could not check", cell_index)
                 output.clear()
                 output.update({"output_type": "display_data", "metadata": {},
                                "data": {"text/plain": SCRIPT_NOTE}})
@@ -466,7 +469,7 @@ class SanitizeOutputs(NbGraderPreprocessor):
 
     def _clean_output(self, output, cell_index) -> None:
         output.pop("svg_filename", None)
-        if "execution_count" in output and not (output["execution_count"] is None or _is_int(output["execution_count"])):
+        if not _is_count(output.get("execution_count")):
             output["execution_count"] = None
         if "metadata" in output:
             _clean_metadata(output["metadata"])
@@ -512,5 +515,6 @@ class SanitizeOutputs(NbGraderPreprocessor):
         if removed:
             self.log.info("Cell %s: removed %s from an output", cell_index, ", ".join(map(str, removed)))
             plain = _text(data.get("text/plain", ""))
-            if set(data) <= {"text/plain"} and (plain is None or not plain.strip() or _GENERIC_REPR.match(plain)):
-                output["data"] = {"text/plain": SCRIPT_NOTE}
+            if set(data) <= {"text/plain"} and (
+                    plain is None or not plain.strip() or _GENERIC_REPR.match(plain)):
+                output["data"] = {"text/plain": SCRIPT_NOTE}  # nothing left worth showing

@@ -343,7 +343,12 @@ def _invalid_slug(name):
     return "floor-hides-invalid" if any(m.slug == "floor-hides-invalid" for m in _mistakes.for_answer(name)) else None
 
 
-def _function_plan(name, cases, reference, compare, describe, **options) -> Plan:
+def function_plan(name, cases, reference, compare, describe, **options) -> Plan:
+    """A plan calling the student's ``name`` on each case and judging it against ``reference``.
+
+    ``compare(student_value, expected) -> bool`` and ``describe(student_value, expected) -> str``
+    work on plain data; see :func:`_judge_calls` for ``options``.
+    """
     steps = [_call_step(name, args) for args in cases]
     return Plan(name, steps, lambda outcomes: _judge_calls(
         name, cases, outcomes, _reference(reference), compare, describe, **options))
@@ -372,7 +377,8 @@ def _explain_arrays(result, expected) -> str:
             f"{want[where]:.6g}, got {got[where]:.6g}.")
 
 
-def _ints_equal(result, expected) -> bool:
+def ints_equal(result, expected) -> bool:
+    """Whether the student's whole number equals ``expected`` (28.0 counts as 28)."""
     return _as_int(result, "the result") == expected
 
 
@@ -410,7 +416,7 @@ def _size_cases(rng, count=40):
 
 
 def _plan_conv_output_size(name, rng):
-    return _function_plan(name, _size_cases(rng), ref.conv_output_size, _ints_equal, _explain_plain)
+    return function_plan(name, _size_cases(rng), ref.conv_output_size, ints_equal, _explain_plain)
 
 
 def _shape_cases(rng, with_k: bool):
@@ -490,7 +496,7 @@ def _plan_pool_output_shape(name, rng):
 
 def _plan_conv_param_count(name, rng):
     cases = [(11, 3, 96), (3, 5, 25), (1, 1, 1)] + [tuple(int(v) for v in rng.integers(1, 12, 3)) for _ in range(20)]
-    return _function_plan(name, cases, ref.conv_param_count, _ints_equal, _explain_plain)
+    return function_plan(name, cases, ref.conv_param_count, ints_equal, _explain_plain)
 
 
 # ======================================================================================
@@ -530,7 +536,7 @@ def _judge_value(name, value, expected, compare, what):
 
 
 def _int_value(expected, what):
-    return _value_plan(expected, _ints_equal, what)
+    return _value_plan(expected, ints_equal, what)
 
 
 def _shape_value(expected, what):
@@ -599,7 +605,7 @@ def _conv_cases(rng, count=25):
 
 
 def _plan_conv2d(name, rng):
-    return _function_plan(name, _conv_cases(rng), ref.conv2d, _arrays_close, _explain_arrays)
+    return function_plan(name, _conv_cases(rng), ref.conv2d, _arrays_close, _explain_arrays)
 
 
 def _pool_cases(rng, count=20):
@@ -616,7 +622,7 @@ def _pool_cases(rng, count=20):
 
 
 def _plan_max_pool2d(name, rng):
-    return _function_plan(name, _pool_cases(rng), ref.max_pool2d, _arrays_close, _explain_arrays)
+    return function_plan(name, _pool_cases(rng), ref.max_pool2d, _arrays_close, _explain_arrays)
 
 
 # ======================================================================================
@@ -640,7 +646,7 @@ def _distance_cases(rng):
 
 def _plan_distances(name, rng):
     slug = "modified-input" if any(m.slug == "modified-input" for m in _mistakes.for_answer(name)) else None
-    return _function_plan(name, _distance_cases(rng), ref.compute_distances, _arrays_close,
+    return function_plan(name, _distance_cases(rng), ref.compute_distances, _arrays_close,
                           _explain_arrays, modified_slug=slug)
 
 
@@ -668,7 +674,7 @@ def _f_only(forward_fn):
 
 
 def _plan_forward(name, rng):
-    return _function_plan(name, _backprop_cases(rng), lambda W, x: ref.forward(W, x)[0],
+    return function_plan(name, _backprop_cases(rng), lambda W, x: ref.forward(W, x)[0],
                           _arrays_close, lambda r, e: f"expected f = {e:.6g}, got {_short(r)}.",
                           extract=_f_of, adapt=_f_only)
 
@@ -734,7 +740,7 @@ def _diagnose_backward(outcomes, ref_cases):
 
 def _closed_form(reference):
     def planner(name, rng):
-        return _function_plan(name, _backprop_cases(rng), reference, _arrays_close, _explain_arrays)
+        return function_plan(name, _backprop_cases(rng), reference, _arrays_close, _explain_arrays)
     return planner
 
 

@@ -2,14 +2,14 @@
 
 Two notebooks, so a missing, corrupt or renamed notebook can be told apart from the rest:
 
-* ``01_add``: answer ``add`` (code), test ``test_add`` (2 points, visible + hidden part),
-  written answer ``explain`` (1 point, graded by hand);
+* ``01_add``: answer ``add`` (code), test ``test_add`` (2 points: a visible assert, and the
+  hidden test run by the grader), written answer ``explain`` (1 point, graded by hand);
 * ``02_mul``: answer ``mul``, test ``test_mul`` (1 point).
 
-The hidden parts call ``helpers.toycheck.check`` (which compares with ``helpers.toyref``)
--- grading-only modules kept outside the course (in ``<tmp>/trusted/helpers/``) exactly like the real ``helpers.checks``: the
-grader treats that folder as trusted (bound read-only into the sandbox, 0600, imported
-before student code).
+The toy's hidden tests are ``toycheck.py`` (kept outside the course, like the real
+``helpers.checks``), named by the course's own ``nbgrader_config.py``
+(``PrepareChecks.checks_module``), which otherwise loads the course pack's configuration:
+so ``nbgrader autograde``, the class grader and formgrader grade the toy the same way.
 """
 from __future__ import annotations
 
@@ -27,53 +27,42 @@ from autograder.sandbox import SandboxConfig
 
 ASSIGNMENT = "toy"
 
-TOYREF = '''\
-"""Reference answers of the toy assignment. GRADING ONLY: SECRET-TOYREF-MARKER."""
+TOYCHECK = '''\
+"""Hidden tests of the toy assignment. GRADING ONLY: SECRET-TOYCHECK-MARKER."""
+from helpers import checks
+
+GRADED_NAMES = ("add", "mul")
+_REFERENCE = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b}
+judge = checks.judge
 
 
-def add(a, b):
-    return a + b
+def plan(name, rng):
+    cases = [tuple(int(v) for v in rng.integers(-50, 50, 2)) for _ in range(25)]
+    the_plan = checks.function_plan(name, cases, _REFERENCE[name], checks.ints_equal,
+                                    lambda got, want: f"returned {got!r}, expected {want}")
+    judge_cases = the_plan.judge
 
+    def judge_and_name(outcomes):
+        failure = judge_cases(outcomes)
+        if failure is not None and name == "add" and all(
+                o.error is None and o.value == a - b for o, (a, b) in zip(outcomes, cases)):
+            failure.slug = "subtracted"
+        return failure
 
-def mul(a, b):
-    return a * b
+    the_plan.judge = judge_and_name
+    return the_plan
 '''
 
-TOYCHECK = '''\
-"""Hidden checks of the toy assignment. GRADING ONLY: SECRET-TOYCHECK-MARKER."""
-import numpy as np
+COURSE_CONFIG = '''\
+import os
 
-from helpers import toyref as ref
-
-_REFERENCE = {"add": lambda a, b: ref.add(a, b), "mul": lambda a, b: ref.mul(a, b)}
-_type, _float = type, float
-
-
-class CheckFailed(AssertionError):
-    def _render_traceback_(self):
-        return ["\\x1b[0;31mCheckFailed\\x1b[0m: " + self.args[0]]
-
-
-def _number(value):
-    # exact types only: an object whose __eq__ always says yes is not a number
-    if _type(value) in (int, float, bool) or _type(value) in (np.int64, np.float64, np.int32):
-        return _float(value)
-    raise CheckFailed(f"expected a number, got {_type(value).__name__}")
-
-
-def check(name, fn):
-    __tracebackhide__ = True
-    reference = _REFERENCE[name]
-    rng = np.random.default_rng(0)
-    for _ in range(25):
-        a, b = (int(v) for v in rng.integers(-50, 50, 2))
-        got = _number(fn(a, b))
-        want = reference(a, b)
-        if got != want:
-            message = f"{name}({a}, {b}) returned {got}, expected {want}"
-            if name == "add" and got == a - b:
-                message += " [mistake: subtracted] you subtracted instead of adding"
-            raise CheckFailed(message)
+load_subconfig("nbgrader_config.py", path={repo!r})
+here = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.root = here
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
+c.PrepareChecks.checks_module = {checks!r}
+c.PrepareChecks.secret_file = os.path.join(here, ".autograder", "course_secret")
+c.SandboxKernelManager.mpl_cache = os.path.join(here, ".autograder", "mplcache")
 '''
 
 ADD_SOLUTION = "def add(a, b):\n    return a + b\n"
@@ -93,8 +82,7 @@ def source_notebooks() -> dict[str, nbformat.NotebookNode]:
         new_markdown_cell("# Toy 1\nWrite `add(a, b)`.", metadata=_md("intro", locked=True)),
         new_code_cell("def add(a, b):\n    ### BEGIN SOLUTION\n    return a + b\n    ### END SOLUTION\n",
                       metadata=_md("add", solution=True)),
-        new_code_cell('assert add(2, 0) == 2\n### BEGIN HIDDEN TESTS\nfrom helpers.toycheck import check\n'
-                      'check("add", add)\n### END HIDDEN TESTS\n',
+        new_code_cell("assert add(2, 0) == 2\n",
                       metadata=_md("test_add", grade=True, locked=True, points=2)),
         new_markdown_cell("### BEGIN SOLUTION\nAddition is commutative.\n### END SOLUTION\n",
                           metadata=_md("explain", grade=True, solution=True, points=1)),
@@ -102,8 +90,7 @@ def source_notebooks() -> dict[str, nbformat.NotebookNode]:
     mul = new_notebook(cells=[
         new_code_cell("def mul(a, b):\n    ### BEGIN SOLUTION\n    return a * b\n    ### END SOLUTION\n",
                       metadata=_md("mul", solution=True)),
-        new_code_cell('assert mul(2, 3) == 6\n### BEGIN HIDDEN TESTS\nfrom helpers.toycheck import check\n'
-                      'check("mul", mul)\n### END HIDDEN TESTS\n',
+        new_code_cell("assert mul(2, 3) == 6\n",
                       metadata=_md("test_mul", grade=True, locked=True, points=1)),
     ])
     for nb in (add, mul):
@@ -125,21 +112,17 @@ class ToyCourse:
         return f"sqlite:///{self.root}/gradebook.db"
 
     def sandbox(self, **overrides) -> SandboxConfig:
-        """The sandbox settings for this course: the default trusted packages plus toycheck."""
-        base = SandboxConfig()
-        return dataclasses.replace(
-            base, preimport=("numpy", "helpers", "helpers.toycheck"),
-            private_modules=("helpers.toyref",),
-            trusted_packages=base.trusted_packages + ((str(self.trusted), "helpers"),),
-            extra_sys_path=(str(self.trusted),), **overrides)
+        """Command-line style overrides of the sandbox settings (the rest from the config)."""
+        return SandboxConfig(**overrides)
 
     @classmethod
     def create(cls, root: Path) -> "ToyCourse":
         root.mkdir(parents=True, exist_ok=True)
         trusted = root.parent / (root.name + "-trusted")
-        (trusted / "helpers").mkdir(parents=True, exist_ok=True)
-        (trusted / "helpers" / "toycheck.py").write_text(TOYCHECK)
-        (trusted / "helpers" / "toyref.py").write_text(TOYREF)
+        trusted.mkdir(parents=True, exist_ok=True)
+        (trusted / "toycheck.py").write_text(TOYCHECK)
+        (root / "nbgrader_config.py").write_text(
+            COURSE_CONFIG.format(repo=str(REPO_ROOT), checks=str(trusted / "toycheck.py")))
         source = root / "source" / ASSIGNMENT
         source.mkdir(parents=True)
         for name, nb in source_notebooks().items():
@@ -150,6 +133,10 @@ class ToyCourse:
         toy = cls(root, trusted)
         nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root, db_url=toy.db_url)
         return toy
+
+    def autograde(self, *args: str) -> str:
+        """Plain ``nbgrader autograde`` (the CLI, as a TA would run it) for this course."""
+        return nbgrader("autograde", ASSIGNMENT, "--force", *args, root=self.root, db_url=self.db_url)
 
     # -- submissions ----------------------------------------------------------------------
     def release_notebook(self, name: str):

@@ -17,7 +17,8 @@ from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from autograder.sanitize import ANIMATION_NOTE, SCRIPT_NOTE, SanitizeOutputs, clean_markdown
+from autograder.sanitize import (
+    ANIMATION_NOTE, MARKDOWN_NOTE, SCRIPT_NOTE, SanitizeOutputs, clean_markdown)
 
 MARK = "PWNED_1234"
 PNG = base64.b64encode(
@@ -38,6 +39,7 @@ DATAFRAME = """<div>
   </tbody>
 </table>
 </div>"""
+REMOVED_ATTACHMENT = base64.b64encode(b"[attachment removed by the grader]").decode("ascii")
 ANSWER = {"grade": True, "grade_id": "q1", "locked": False, "points": 2, "schema_version": 3,
           "solution": True, "task": False}
 
@@ -287,7 +289,11 @@ def test_odd_outputs_do_not_raise():
     nb.cells += [{"cell_type": "markdown", "metadata": {}, "source": None}, {"cell_type": "markdown"}, "not a cell"]
     nb.cells[1]["attachments"] = {"a": None, "b": {"image/svg+xml": 5}}
     run(nb)
-    assert all(isinstance(o, dict) for o in nb.cells[0]["outputs"])
+    outputs = nb.cells[0]["outputs"]
+    assert len(outputs) == 6 and all(isinstance(o, dict) for o in outputs)  # non-dicts dropped
+    assert [o.get("data") for o in outputs[1:5]] == [{"text/plain": SCRIPT_NOTE}] * 4
+    assert nb.cells[1]["attachments"] == {"b": {"text/plain": REMOVED_ATTACHMENT}}
+    assert nb.cells[2]["source"] == MARKDOWN_NOTE
 
 
 def test_sanitising_twice_changes_nothing_more():
@@ -382,8 +388,8 @@ def test_locked_instructor_markdown_is_untouched():
 
 
 def test_markdown_that_cannot_be_repaired_is_quoted_as_code():
-    # Past the repair budget the cell is shown verbatim inside a code fence.
-    source = ":" * 500 + f"<script>{MARK}</script>"
+    # Past the repair budget (400 places to try) the cell is shown verbatim in a code fence.
+    source = "<b>x</b>" * 201 + f"<script>{MARK}</script>"
     cleaned = clean_markdown(source)
     assert "```" in cleaned and not soup_of(rendered(cleaned)).find("script")
 
