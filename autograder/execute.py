@@ -7,9 +7,12 @@ class command all run notebooks this way. It differs from nbgrader's in
 * the kernel: :class:`~autograder.sandbox.SandboxKernelManager` (bubblewrap, limits, the
   student environment that holds no grading code), working in a throw-away copy of the
   student's folder, so nothing the student's code writes reaches the graded notebook;
-* asking: right after each autograded test cell it sends the kernel that answer's
-  request (planned by :class:`autograder.answers.PrepareChecks`) and keeps the decoded
-  reply, plain data, for :class:`autograder.answers.CheckAnswers`;
+* asking: after the notebook's last cell it sends the kernel each answer's request
+  (planned by :class:`autograder.answers.PrepareChecks`) and keeps the decoded reply, plain
+  data, for :class:`autograder.answers.CheckAnswers`. Asking last means no student cell
+  runs after a request, so none can copy the hidden inputs into the graded notebook. If
+  the kernel died, the cells before the fatal one are rerun in a fresh kernel (outputs
+  thrown away) and the answers tested before it are asked there;
 * failure handling: a dead kernel (``os._exit``, a limit, a crash), a kernel that stays
   busy after a timeout, or the notebook's wall-clock budget running out stops execution
   there, with the reason in that cell; :class:`MarkNotRun` then marks every later code
@@ -120,20 +123,11 @@ class SandboxedExecute(Execute):
                     if info_msg:
                         self.nb.metadata["language_info"] = info_msg["content"].get(
                             "language_info", {})
-                    for index, cell in enumerate(self.nb.cells):
-                        if cell.cell_type != "code" or not cell.source.strip():
-                            continue
-                        if time.monotonic() > self._deadline:
-                            stopped_at = (index, "the notebook ran out of its time budget "
-                                                 f"({self.notebook_budget} s)")
-                            run["events"].append(stopped_at[1])
-                            break
-                        reason = self._run_cell(cell, index, run)
-                        if reason is None:
-                            reason = self._ask_after(cell, run, agstate)
-                        if reason:
-                            stopped_at = (index + 1, reason)
-                            break
+                    stopped_at = self._run_cells(run)
+                    if stopped_at is None or run["kernel"] == "ok":
+                        self._ask_all(agstate, run, len(self.nb.cells))
+                if stopped_at is not None and run["kernel"] != "ok":
+                    self._replay_and_ask(agstate, run, stopped_at[0] - 1)
             except Exception as exc:  # kernel failed to start, or nbclient gave up
                 if stopped_at is None:
                     reason = f"the kernel could not be run: {type(exc).__name__}: {exc}"
@@ -202,12 +196,53 @@ class SandboxedExecute(Execute):
                 return reason
         return None
 
-    def _ask_after(self, cell, run, agstate) -> str | None:
-        """After a test cell: ask the kernel for that answer; return why to stop, or None."""
-        name = autograded_test_name(cell)
-        plan = agstate["plans"].get(name) if name else None
-        if plan is None:
-            return None
+    def _run_cells(self, run):
+        """Run every code cell in order; return ``(index, reason)`` where execution stopped, or None."""
+        for index, cell in enumerate(self.nb.cells):
+            if cell.cell_type != "code" or not cell.source.strip():
+                continue
+            if time.monotonic() > self._deadline:
+                reason = f"the notebook ran out of its time budget ({self.notebook_budget} s)"
+                run["events"].append(reason)
+                return (index, reason)
+            reason = self._run_cell(cell, index, run)
+            if reason:
+                return (index + 1, reason)
+        return None
+
+    def _ask_all(self, agstate, run, before: int) -> None:
+        """Ask the kernel for every planned answer whose test cell is before cell ``before``.
+
+        Asking happens after the notebook's last cell, so no cell of the student's runs
+        after a request and could copy it (the hidden inputs) into the graded notebook.
+        """
+        for index, cell in enumerate(self.nb.cells[:before]):
+            name = autograded_test_name(cell)
+            plan = agstate["plans"].get(name) if name else None
+            if plan is None or name in agstate["replies"]:
+                continue
+            if self._ask(name, plan, agstate, run):
+                break  # the kernel is gone or unresponsive: the rest cannot be asked
+
+    def _replay_and_ask(self, agstate, run, dead_at: int) -> None:
+        """After the kernel died in cell ``dead_at``: rerun the cells before it in a fresh
+        kernel (their outputs are thrown away) and ask for the answers tested before it."""
+        if not any(autograded_test_name(c) in agstate["plans"] for c in self.nb.cells[:dead_at]):
+            return
+        graded_cells = self.nb.cells
+        self.nb.cells = [NotebookNode(dict(c, outputs=[])) if c.cell_type == "code" else c
+                         for c in graded_cells[:dead_at]]
+        try:
+            with self.setup_kernel():
+                self.wait_for_reply(self.kc.kernel_info())
+                replay = {"events": [], "kernel": "ok", "timeouts": [], "truncated": []}
+                if self._run_cells(replay) is None:
+                    self._ask_all(agstate, run, dead_at)
+        finally:
+            self.nb.cells = graded_cells
+
+    def _ask(self, name, plan, agstate, run) -> str | None:
+        """Send one answer's request; keep the decoded reply. Returns why to stop, or None."""
         nonce = asking.new_nonce()
         probe = NotebookNode(cell_type="code", metadata={}, outputs=[], execution_count=None,
                              source=asking.request_code(plan.request, nonce))
@@ -226,8 +261,7 @@ class SandboxedExecute(Execute):
         else:
             agstate["replies"][name] = asking.read_reply(probe.outputs, nonce)
         if reason:
-            cell.outputs.append(error_output("KernelDied", f"the kernel stopped while the grader "
-                                             f"checked this answer: {reason}"))
+            agstate["replies"][name] = f"the notebook's kernel stopped while the grader checked it: {reason}"
         return reason
 
     def _responsive(self) -> bool:

@@ -61,8 +61,9 @@ def _autograde_config(base: Config, task: dict, slot: int) -> Config:
     for key in ("timeout", "notebook_budget", "unresponsive_grace"):
         if task.get(key):
             setattr(cfg.SandboxedExecute, key, int(task[key]))
-            if key == "timeout":
+            if key == "timeout":  # a cell's limit is also the limit for answering a hidden test
                 cfg.Execute.timeout = int(task[key])
+                cfg.SandboxedExecute.ask_timeout = int(task[key])
     cfg.Autograde.force = True
     cfg.Autograde.create_student = True
     cfg.GenerateFeedback.force = True
