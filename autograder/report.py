@@ -4,8 +4,8 @@
 
 Sections: overview and per-student table; score distribution of every graded question
 (matplotlib, embedded as PNG data URIs); the recognised mistakes, most frequent first
-(``[mistake: slug]`` in the autograded notebooks' error outputs); submissions whose grading
-hit a timeout, a dead kernel, tampering or intake problems, with the reasons; the manual
+(from the grader's verdicts in the run's state file); submissions whose grading
+hit a timeout, a dead kernel or intake problems, with the reasons; the manual
 grading still to do (from the gradebook).
 """
 from __future__ import annotations
@@ -15,16 +15,12 @@ import collections
 import datetime as dt
 import html
 import io
-import re
 from pathlib import Path
 
-import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from .course import Course
 
-MISTAKE_RE = re.compile(r"\[mistake: ([a-z0-9_-]+)\]")
-ANSI_RE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _esc(value) -> str:
@@ -64,30 +60,26 @@ def gradebook_data(course: Course) -> dict:
 
 
 def mistakes_found(course: Course) -> dict:
-    """slug -> {"count": n, "students": set, "questions": Counter} from autograded outputs."""
+    """slug -> {"count": n, "students": set, "questions": Counter} from the grader's verdicts.
+
+    The verdicts are the ones the trusted grader recorded for each student in the run's
+    state file; nothing is parsed from notebook outputs, which a student could have printed.
+    """
+    from .grade import load_state
+
     found: dict[str, dict] = {}
-    root = course.autograded_root
-    if not root.is_dir():
-        return found
-    for path in sorted(root.glob(f"*/{course.assignment}/*.ipynb")):
-        student = path.parent.parent.name
-        try:
-            nb = nbformat.read(path, as_version=4)
-        except Exception:
-            continue
-        for cell in nb.cells:
-            question = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id", "?")
-            for output in cell.get("outputs", []):
-                if output.get("output_type") != "error":
+    students = load_state(course).get("students", {})
+    for student, record in sorted(students.items()):
+        for notebook, info in sorted(record.get("notebooks", {}).items()):
+            for question, verdict in sorted((info.get("verdicts") or {}).items()):
+                slug = verdict.get("slug")
+                if verdict.get("passed") or not slug:
                     continue
-                text = ANSI_RE.sub("", "\n".join([str(output.get("evalue", ""))]
-                                                 + list(output.get("traceback", []))))
-                for slug in sorted(set(MISTAKE_RE.findall(text))):
-                    entry = found.setdefault(slug, {"count": 0, "students": set(),
-                                                    "questions": collections.Counter()})
-                    entry["count"] += 1
-                    entry["students"].add(student)
-                    entry["questions"][f"{path.stem}/{question}"] += 1
+                entry = found.setdefault(slug, {"count": 0, "students": set(),
+                                                "questions": collections.Counter()})
+                entry["count"] += 1
+                entry["students"].add(student)
+                entry["questions"][f"{notebook}/test_{question}"] += 1
     return found
 
 
@@ -109,8 +101,6 @@ def grading_problems(course: Course) -> list[dict]:
                 rows.append((f"{nb}: timeout", f"cell {index} did not finish in time"))
             if info.get("not_run"):
                 rows.append((f"{nb}: not run", f"{info['not_run']} cell(s) after the failure"))
-            for what in info.get("tampering", []):
-                rows.append((f"{nb}: tampering", what))
         intake = record.get("intake", {})
         if intake.get("removed_files"):
             rows.append(("files ignored", ", ".join(intake["removed_files"][:10])))
@@ -264,13 +254,13 @@ def render(course: Course, data: dict, mistakes: dict, problems: list[dict]) -> 
         parts.append("<p>No recognised mistakes in the autograded notebooks.</p>")
 
     # problems
-    parts.append("<h2 id='problems'>Grading problems (timeouts, crashes, tampering, files)</h2>")
+    parts.append("<h2 id='problems'>Grading problems (timeouts, crashes, files)</h2>")
     if problems:
         parts.append("<table><tr><th>student</th><th>what</th><th>why</th></tr>")
         for entry in problems:
             for i, (what, why) in enumerate(entry["rows"]):
                 name = _esc(entry["student"]) if i == 0 else ""
-                cls = " class='warn'" if "tampering" in what or "failed" in what else ""
+                cls = " class='warn'" if "failed" in what else ""
                 parts.append(f"<tr><td>{name}</td><td{cls}>{_esc(what)}</td><td>{_esc(why)}</td></tr>")
         parts.append("</table>")
     else:
