@@ -29,15 +29,16 @@ import dataclasses
 DYNAMIC_CALLS = {"exec", "eval", "compile", "__import__", "globals", "vars", "locals",
                  "breakpoint", "get_ipython", "setattr", "delattr"}
 #: modules that reach into the interpreter
-DYNAMIC_MODULES = {"importlib", "builtins", "sys", "inspect", "ctypes", "gc", "types", "code",
-                   "codeop", "runpy", "IPython", "ipykernel", "pickle", "marshal", "os",
-                   "subprocess", "threading", "multiprocessing", "signal", "atexit", "traceback"}
+DYNAMIC_MODULES = {"importlib", "builtins", "inspect", "ctypes", "gc", "types", "code",
+                   "codeop", "runpy", "IPython", "ipykernel", "pickle", "marshal", "atexit"}
 #: attributes that lead to frames, modules or compilers (``np.f2py``, ``sys.modules``...)
 BANNED_ATTRIBUTES = {"f_back", "f_globals", "f_locals", "f_builtins", "f_code", "gi_frame",
                      "cr_frame", "ag_frame", "tb_frame", "tb_next", "_getframe", "co_code",
                      "modules", "f2py", "ctypeslib", "distutils"} | DYNAMIC_MODULES
-ALLOWED_DUNDERS = {"__init__"}
+ALLOWED_DUNDERS = {"__init__", "__name__", "__doc__"}
 ALLOWED_MAGICS = {"time", "timeit", "matplotlib"}
+#: submodules of the modules above that only show things
+ALLOWED_MODULES = {"IPython.display"}
 LOOP_NODES = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp,
               ast.GeneratorExp)
 LOOP_CALLS = {"map", "filter", "vectorize", "apply_along_axis", "frompyfunc", "fromiter",
@@ -151,7 +152,7 @@ def _scan_dynamic(tree: ast.AST, found: list[str]) -> None:
         elif isinstance(node, ast.Name):
             if node.id in DYNAMIC_CALLS:
                 found.append(f"`{node.id}`")
-            elif node.id.startswith("__") and node.id.endswith("__") and node.id != "__name__":
+            elif node.id.startswith("__") and node.id.endswith("__") and node.id not in ALLOWED_DUNDERS:
                 found.append(f"`{node.id}`")
         elif isinstance(node, ast.Attribute):
             attr = node.attr
@@ -160,7 +161,7 @@ def _scan_dynamic(tree: ast.AST, found: list[str]) -> None:
                 found.append(f"the attribute `.{attr}`")
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for module in _imported_modules(node):
-                if module.split(".")[0] in DYNAMIC_MODULES:
+                if module.split(".")[0] in DYNAMIC_MODULES and module not in ALLOWED_MODULES:
                     found.append(f"importing `{module}`")
 
 
