@@ -41,7 +41,19 @@ def test_nbgrader_creates_the_gradebook_without_the_venv_on_path(tmp_path):
     assert (tmp_path / "gb.db").exists()
 
 
-def test_feedback_hides_hidden_tests_and_their_traceback_lines():
-    preprocessors = _config().GenerateFeedback.preprocessors
-    assert "nbgrader.preprocessors.ClearHiddenTests" in preprocessors
-    assert "autograder.feedback.HideHiddenTestTraces" in preprocessors
+def test_autograding_runs_student_code_only_in_the_sandbox_and_judges_outside_it():
+    from nbgrader.converters import Autograde
+
+    pipeline = [p if isinstance(p, str) else f"{p.__module__}.{p.__name__}"
+                for p in Autograde(config=_config()).autograde_preprocessors]
+    assert "nbgrader.preprocessors.Execute" not in pipeline
+    order = [pipeline.index(p) for p in ("autograder.answers.PrepareChecks",
+                                         "autograder.execute.SandboxedExecute",
+                                         "autograder.execute.MarkNotRun",
+                                         "autograder.answers.CheckAnswers",
+                                         "nbgrader.preprocessors.SaveAutoGrades")]
+    assert order == sorted(order)
+
+
+def test_feedback_shows_only_sanitised_outputs():
+    assert "autograder.sanitize.SanitizeOutputs" in _config().GenerateFeedback.preprocessors
