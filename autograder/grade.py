@@ -37,6 +37,7 @@ import sys
 import time
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from . import sandbox as sb
@@ -152,46 +153,65 @@ def copy_gradebook(course: Course, dest: Path) -> str:
     return f"sqlite:///{dest}"
 
 
-def merge_result(db_url: str, assignment: str, result: dict) -> None:
-    """Write one student's autograde results into the course gradebook.
+def record_grades(course: Course, result: dict) -> None:
+    """Write one student's autograde results into the course gradebook, as nbgrader does.
 
-    Only the fields nbgrader's autograde writes are touched (submission timestamp, auto
-    scores, needs-manual-grade, auto comments, late penalty); manual scores a TA entered
-    meanwhile are kept, and a cell with a manual score stays flagged for review, as
-    nbgrader's ``SaveAutoGrades`` does.
+    The submission time goes in first; then nbgrader's own ``SaveAutoGrades`` and
+    ``AssignLatePenalties`` run on each notebook the worker autograded (so the scores and
+    penalties are exactly what ``nbgrader autograde`` would record, and manual scores a TA
+    entered meanwhile are kept and flagged for review); notebooks that could not be graded
+    (missing, corrupt, refused) score zero, as nbgrader does for a missing notebook.
     """
     import warnings
 
-    data = result["gradebook"]
-    student = result["student"]
+    from nbgrader.preprocessors import AssignLatePenalties, SaveAutoGrades
+
+    student, assignment = result["student"], course.assignment
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    with Gradebook(db_url) as gb:
+    with Gradebook(course.db_url) as gb:
         gb.update_or_create_student(student)
         kwargs = {}
-        if data.get("timestamp"):
-            kwargs["timestamp"] = dt.datetime.fromisoformat(data["timestamp"])
+        if result.get("timestamp"):
+            kwargs["timestamp"] = dt.datetime.fromisoformat(result["timestamp"])
         gb.update_or_create_submission(assignment, student, **kwargs)
-        for nb_name, nb_data in data["notebooks"].items():
-            sub_nb = gb.find_submission_notebook(nb_name, assignment, student)
-            sub_nb.late_submission_penalty = nb_data["late_penalty"]
-            for g in nb_data["grades"]:
-                grade = gb.find_grade(g["name"], nb_name, assignment, student)
-                grade.auto_score = g["auto_score"]
-                grade.needs_manual_grade = (True if grade.manual_score is not None
-                                            else bool(g["needs_manual_grade"]))
-            for c in nb_data["comments"]:
-                comment = gb.find_comment(c["name"], nb_name, assignment, student)
-                comment.auto_comment = c["auto_comment"]
+    folder = course.autograded_root / student / assignment
+    for notebook, info in sorted(result["notebooks"].items()):
+        path = folder / f"{notebook}.ipynb"
+        if info.get("status") != "graded" or not path.is_file():
+            zero_notebook(course.db_url, assignment, student, notebook)
+            continue
+        nb = nbformat.read(str(path), as_version=4)
+        resources = {"nbgrader": {"db_url": course.db_url, "assignment": assignment,
+                                  "notebook": notebook, "student": student}}
+        for step in (SaveAutoGrades, AssignLatePenalties):
+            step(config=course.config).preprocess(nb, resources)
+
+
+def zero_notebook(db_url: str, assignment: str, student: str, notebook: str) -> None:
+    """What nbgrader does for a missing notebook: every cell of it scores zero."""
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(student)
+        try:
+            gb.find_submission(assignment, student)
+        except MissingEntry:
+            gb.add_submission(assignment, student)
+        sub = gb.find_submission_notebook(notebook, assignment, student)
+        for grade in sub.grades:
+            grade.auto_score = 0
+            grade.needs_manual_grade = False
         gb.db.commit()
 
 
-def scores_from_result(result: dict) -> dict:
+def scores_of(course: Course, student: str) -> dict:
+    """notebook -> auto score, max score and written answers pending, from the gradebook."""
     out = {}
-    for nb_name, nb_data in result.get("gradebook", {}).get("notebooks", {}).items():
-        auto = [g for g in nb_data["grades"] if g["auto_score"] is not None]
-        out[nb_name] = {"auto_score": sum(g["auto_score"] for g in auto),
-                        "max_score": sum(g["max_score"] for g in nb_data["grades"]),
-                        "pending_manual": sum(1 for g in nb_data["grades"] if g["needs_manual_grade"])}
+    with Gradebook(course.db_url) as gb:
+        sub = gb.find_submission(course.assignment, student)
+        for nb in sub.notebooks:
+            grades = list(nb.grades)
+            auto = [g.auto_score for g in grades if g.auto_score is not None]
+            out[nb.name] = {"auto_score": sum(auto), "max_score": sum(g.max_score for g in grades),
+                            "pending_manual": sum(1 for g in grades if g.needs_manual_grade)}
     return out
 
 
@@ -272,8 +292,8 @@ def grade_class(course: Course, options: Options | None = None) -> RunSummary:
                       "intake": result.get("intake", {}), "log": result.get("log", "")}
             if result["status"] == "graded":
                 try:
-                    merge_result(course.db_url, course.assignment, result)
-                    record["scores"] = scores_from_result(result)
+                    record_grades(course, result)
+                    record["scores"] = scores_of(course, student)
                     graded.append(student)
                 except Exception as exc:  # keep going; the student is retried next run
                     record["status"] = "error"

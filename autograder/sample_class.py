@@ -10,7 +10,7 @@ Built from the course's own files, so it follows the notebooks as they change:
   replaced by the mistake's code;
 * hostile submissions: an infinite loop, ``os._exit``, a memory bomb, reading and
   overwriting the gradebook, a planted ``helpers/checks.py`` that passes everything, and
-  monkeypatched numpy.
+  an IPython input transformer that turns every later cell into ``pass``.
 """
 from __future__ import annotations
 
@@ -71,9 +71,10 @@ def _hostile(gradebook: Path, source: Path) -> dict[str, tuple[str, str, str]]:
         ).format(gb=str(gradebook), src=str(source))),
         "hostile-planted-checks": ("02_kernel_of_truth", "conv2d",
                                    "def conv2d(x, w, stride=1, padding=0):\n    return x\n"),
-        "hostile-monkeypatch": ("02_kernel_of_truth", "max_pool2d",
-                                "import numpy as np\nnp.allclose = lambda *a, **k: True\n"
-                                "np.array_equal = lambda *a, **k: True\n"),
+        "hostile-rewrites-tests": ("02_kernel_of_truth", "max_pool2d",
+                                   "def max_pool2d(x, size, stride=None, padding=0):\n    return x\n"
+                                   "get_ipython().input_transformers_post.append("
+                                   "lambda lines: ['pass\\n'])\n"),
     }
 
 
@@ -116,7 +117,8 @@ def build_sample_class(root: Path, *, all_mistakes: bool = False) -> dict[str, s
     hostile = _hostile(root / "gradebook.db", root / "source" / ASSIGNMENT / "01_conv_arithmetic.ipynb")
     for student, (notebook, answer, code) in hostile.items():
         answers = {nb: dict(cells) for nb, cells in key.items()}
-        if student in ("hostile-infinite-loop", "hostile-planted-checks", "hostile-memory-bomb"):
+        if student in ("hostile-infinite-loop", "hostile-planted-checks", "hostile-memory-bomb",
+                       "hostile-rewrites-tests"):
             answers[notebook][answer] = code
         else:
             answers[notebook][answer] = answers[notebook][answer] + "\n" + code
@@ -127,7 +129,7 @@ def build_sample_class(root: Path, *, all_mistakes: bool = False) -> dict[str, s
             "hostile-memory-bomb": "allocates memory until it fails",
             "hostile-reads-gradebook": "tries to read and append to the gradebook",
             "hostile-planted-checks": "wrong conv2d plus a planted helpers/checks.py that passes all",
-            "hostile-monkeypatch": "replaces numpy.allclose / array_equal",
+            "hostile-rewrites-tests": "wrong max_pool2d plus an input transformer that empties the tests",
         }[student]
     planted = root / "submitted" / "hostile-planted-checks" / ASSIGNMENT / "helpers"
     planted.mkdir(parents=True, exist_ok=True)

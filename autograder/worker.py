@@ -9,7 +9,7 @@ worker's own:
 * its sandbox slot (a uid of its own, so process limits are per worker);
 * the gradebook is this worker's private SQLite copy. Only the parent process writes the
   course's gradebook, merging each student's results through nbgrader's ``Gradebook``
-  API (:func:`autograder.grade.merge_result`), so parallel workers never race on SQLite
+  API and nbgrader's own ``SaveAutoGrades`` (:func:`autograder.grade.record_grades`), so parallel workers never race on SQLite
   writes and student code never sees any gradebook.
 
 Each notebook is converted on its own, so a notebook nbgrader cannot grade costs that
@@ -30,6 +30,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from .course import Course
+from .grade import zero_notebook
 from .fstree import remove_tree
 from .intake import stage_submission
 
@@ -82,37 +83,14 @@ def _capture_log() -> tuple[logging.Handler, io.StringIO]:
     return handler, stream
 
 
-def _zero_notebook(db_url: str, assignment: str, student: str, notebook: str) -> None:
-    """What nbgrader does for a missing notebook: every cell of it scores zero."""
+def _submission_time(db_url: str, assignment: str, student: str) -> str | None:
+    """The submission time nbgrader read from timestamp.txt, for the course gradebook."""
     with Gradebook(db_url) as gb:
-        gb.update_or_create_student(student)
         try:
-            gb.find_submission(assignment, student)
+            sub = gb.find_submission(assignment, student)
         except MissingEntry:
-            gb.add_submission(assignment, student)
-        sub = gb.find_submission_notebook(notebook, assignment, student)
-        for grade in sub.grades:
-            grade.auto_score = 0
-            grade.needs_manual_grade = False
-        gb.db.commit()
-
-
-def _read_back(db_url: str, assignment: str, student: str) -> dict:
-    """This student's results in the worker's gradebook, as plain data for the parent."""
-    out = {"timestamp": None, "notebooks": {}}
-    with Gradebook(db_url) as gb:
-        sub = gb.find_submission(assignment, student)
-        out["timestamp"] = sub.timestamp.isoformat() if sub.timestamp else None
-        for nb in sub.notebooks:
-            out["notebooks"][nb.name] = {
-                "late_penalty": nb.late_submission_penalty,
-                "grades": [{"name": g.name, "auto_score": g.auto_score, "max_score": g.max_score,
-                            "needs_manual_grade": g.needs_manual_grade,
-                            "cell_type": g.cell.cell_type} for g in nb.grades],
-                "comments": [{"name": c.name, "auto_comment": c.auto_comment}
-                             for c in nb.comments],
-            }
-    return out
+            return None
+        return sub.timestamp.isoformat() if sub.timestamp else None
 
 
 def _run_record(path: Path) -> dict:
@@ -154,7 +132,7 @@ def grade_student(task: dict) -> dict:
             info = {"status": "graded"}
             if notebook not in intake.staged:
                 info["status"] = "missing" if notebook in intake.missing else "corrupt"
-                _zero_notebook(db_url, assignment, student, notebook)
+                zero_notebook(db_url, assignment, student, notebook)
                 result["notebooks"][notebook] = info
                 continue
             cfg = _autograde_config(base, task, slot)
@@ -172,7 +150,7 @@ def grade_student(task: dict) -> dict:
                 info["error"] = f"{type(exc).__name__}: {exc}"
                 result["issues"].append(f"{notebook}.ipynb could not be autograded "
                                         f"({info['error']}): scored zero")
-                _zero_notebook(db_url, assignment, student, notebook)
+                zero_notebook(db_url, assignment, student, notebook)
             if graded_path.exists():
                 run = _run_record(graded_path)
                 info.update({k: run.get(k, [] if k != "kernel" else "ok")
@@ -189,7 +167,7 @@ def grade_student(task: dict) -> dict:
                 GenerateFeedback(coursedir=coursedir, config=cfg).start()
             except Exception as exc:
                 result["issues"].append(f"feedback could not be generated: {exc}")
-        result["gradebook"] = _read_back(db_url, assignment, student)
+        result["timestamp"] = _submission_time(db_url, assignment, student)
     except Exception:
         result["status"] = "error"
         result["issues"].append("grading failed: " + traceback.format_exc(limit=5))
