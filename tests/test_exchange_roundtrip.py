@@ -179,8 +179,8 @@ def test_release_submit_collect_grade_feedback(course):
 
 
 def test_feedback_tracebacks_do_not_quote_hidden_tests(course):
-    """A failing hidden test's traceback would quote the lines around it, hidden ones included;
-    the course's feedback pipeline (HideHiddenTestTraces, ClearHiddenTests) removes them.
+    """No traceback in feedback quotes grading-only code: the hidden tests run in the grader,
+    outside the notebook, so a failure shows the grader's verdict, not the checks' source.
 
     Runs after the round trip above (same module-scoped course): reads every student's
     fetched feedback."""
