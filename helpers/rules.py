@@ -42,7 +42,9 @@ ALLOWED_MODULES = {"IPython.display"}
 LOOP_NODES = (ast.For, ast.AsyncFor, ast.While, ast.ListComp, ast.SetComp, ast.DictComp,
               ast.GeneratorExp)
 LOOP_CALLS = {"map", "filter", "vectorize", "apply_along_axis", "frompyfunc", "fromiter",
-              "apply_over_axes"}
+              "apply_over_axes", "reduce", "accumulate", "starmap"}
+#: builtins that call a function once per item when given one
+KEY_CALLS = {"sorted", "min", "max"}
 NUMPY_ONLY = {"numpy", "math"}
 
 
@@ -91,9 +93,10 @@ def to_python(source: str) -> str:
 
 def parse(source: str) -> ast.Module | None:
     """The cell's AST, or None if it does not parse (the kernel then raised SyntaxError)."""
-    try:
-        return ast.parse(to_python(source))
-    except (SyntaxError, ValueError, RecursionError):
+    try:  # IPython runs cells with top-level await allowed: parse them the same way
+        return compile(to_python(source), "<cell>", "exec",
+                       flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 
@@ -163,6 +166,9 @@ def _scan_dynamic(tree: ast.AST, found: list[str]) -> None:
             for module in _imported_modules(node):
                 if module.split(".")[0] in DYNAMIC_MODULES and module not in ALLOWED_MODULES:
                     found.append(f"importing `{module}`")
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__" and any(
+                    a.name != "annotations" for a in node.names):
+                found.append("`from __future__ import` (it changes how later cells are read)")
 
 
 def _imported_modules(node) -> list[str]:
@@ -180,19 +186,47 @@ class _Binding:
     node: ast.AST | None
     student: bool
     module: str = ""          # for imports: the module the name comes from
+    nested: bool = False      # bound inside if/try/with/a loop/a %%time cell
 
 
 def _bindings(cells: list[Cell]) -> dict[str, _Binding]:
-    """The last module-level binding of every name, in cell order (as the kernel ran them)."""
+    """The last binding of every global name, in cell order (as the kernel ran them).
+
+    Definitions inside ``if``/``try``/``with``/loops at the top of a cell, or inside a
+    ``%%time`` cell, bind globals too; they are recorded with ``nested`` set.
+    """
     table: dict[str, _Binding] = {}
     for cell in cells:
         tree = parse(cell.source)
         if tree is None:
             continue
-        for stmt in tree.body:
+        for stmt, nested in _module_statements(tree.body):
             for name, binding in _bound_by(stmt, cell.student):
+                binding.nested = nested
                 table[name] = binding
     return table
+
+
+_COMPOUND = (ast.If, ast.Try, ast.With, ast.AsyncWith, ast.For, ast.AsyncFor, ast.While,
+             getattr(ast, "TryStar", ast.Try), getattr(ast, "Match", ast.If))
+
+
+def _module_statements(body, nested=False):
+    """Every statement that runs at module level: ``(statement, nested)`` pairs."""
+    for stmt in body:
+        yield stmt, nested
+        if isinstance(stmt, _COMPOUND):
+            for field in ("body", "orelse", "finalbody"):
+                yield from _module_statements(getattr(stmt, field, []) or [], True)
+            for handler in getattr(stmt, "handlers", []) or []:
+                yield from _module_statements(handler.body, True)
+            for case in getattr(stmt, "cases", []) or []:
+                yield from _module_statements(case.body, True)
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            inner = _magic_code(stmt.value)
+            sub = parse(inner) if inner else None
+            if sub is not None:
+                yield from _module_statements(sub.body, True)
 
 
 def _bound_by(stmt, student: bool):
@@ -288,17 +322,36 @@ def _visit(node, table, report: LoopReport, level: int, stack: tuple, local: fro
                 report.helpers += (module,)
             else:
                 report.imports += (module,)
-    if isinstance(node, ast.Call):
-        func = node.func
-        called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
-        if called in LOOP_CALLS:
-            report.loop_calls += (called,)
-            report.count += 1
-            report.depth = max(report.depth, level + 1)
+    looping = _loop_reference(node)
+    if looping:
+        report.loop_calls += (looping,)
+        report.count += 1
+        report.depth = max(report.depth, level + 1)
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local:
         _follow(node.id, table, report, level, stack)
     for child in ast.iter_child_nodes(node):
         _visit(child, table, report, level, stack, local)
+
+
+def _loop_reference(node) -> str | None:
+    """The looping function ``node`` names or calls (``np.vectorize``, ``map``, ...), if any.
+
+    A reference counts, not only a call: ``vec = np.vectorize`` hides the call behind a name.
+    """
+    if isinstance(node, ast.Name) and node.id in LOOP_CALLS:
+        return node.id
+    if isinstance(node, ast.Attribute) and node.attr in LOOP_CALLS:
+        return node.attr
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        name = node.func.id
+        if name == "getattr" and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant) \
+                and node.args[1].value in LOOP_CALLS:
+            return str(node.args[1].value)
+        if name in KEY_CALLS and any(k.arg == "key" for k in node.keywords):
+            return f"{name}(key=...)"
+        if name == "iter" and len(node.args) == 2:
+            return "iter(callable, sentinel)"
+    return None
 
 
 def _local_names(fn_node) -> frozenset:
@@ -345,10 +398,16 @@ def violations(name: str, cells: list[Cell], *, function: bool) -> list[Violatio
             "dynamic-code"))
     if not function:
         return out
+    if any(c.answer == name and c.student and parse(c.source) is None for c in cells):
+        out.append(Violation(f"the answer cell of `{name}` is not valid Python; fix the syntax error."))
+        return out
     table = _bindings(cells)
     binding = table.get(name)
-    if binding is not None and binding.kind not in ("def", "lambda", "alias") and binding.student:
-        out.append(Violation(f"define `{name}` with `def {name}(...)` in its answer cell."))
+    if binding is None or binding.nested or (
+            binding.kind not in ("def", "lambda", "alias") and binding.student):
+        out.append(Violation(f"define `{name}` with `def {name}(...)` at the top level of its answer "
+                             "cell (not inside if/try/with or a magic), so the grader can read it.",
+                             "dynamic-code" if binding is not None and binding.nested else None))
         return out
     report = analyse(name, cells)
     if report.helpers:

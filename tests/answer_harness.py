@@ -35,15 +35,18 @@ def grade(name: str, namespace: dict, cells: list[Cell] | None = None, seed: int
 
 
 class _FakeShell:
-    """Stands in for IPython's shell: magics do nothing, hooks are plain lists."""
+    """Stands in for IPython's shell: hooks are plain lists; ``%%time`` runs its cell."""
 
-    def __init__(self):
+    def __init__(self, namespace):
+        self.namespace = namespace
         self.input_transformers_post, self.ast_transformers = [], []
 
     def run_line_magic(self, *args):
         return None
 
-    run_cell_magic = run_line_magic
+    def run_cell_magic(self, magic, line, cell):
+        if magic in ("time", "timeit"):
+            exec(to_python(cell), self.namespace)  # noqa: S102 -- test double of IPython
 
 
 def namespace_of(*sources: tuple[str, str]) -> dict:
@@ -51,8 +54,9 @@ def namespace_of(*sources: tuple[str, str]) -> dict:
 
     Cells are turned into Python as IPython does (magics become ``get_ipython()`` calls).
     """
-    shell = _FakeShell()
-    namespace: dict = {"get_ipython": lambda: shell}
+    namespace: dict = {}
+    shell = _FakeShell(namespace)
+    namespace["get_ipython"] = lambda: shell
     for name, source in sources:
         define(to_python(source), name, f"<cell {name}>", namespace)
     return namespace

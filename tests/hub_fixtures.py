@@ -231,14 +231,18 @@ def feedback_leaks(path: Path, hidden: list) -> tuple[list, list]:
 
 def hidden_test_lines(source_dir: Path) -> list:
     """Lines that must never reach a student: the hidden tests and reference of the grader
-    (distinctive lines of ``helpers/checks.py``, ``helpers/reference.py``, ``helpers/rules.py``),
+    (distinctive lines of ``helpers/checks.py``, ``helpers/reference.py``, ``helpers/rules.py``
+    that are not also in the notebooks),
     the code the grader sends into kernels, and any BEGIN/END HIDDEN TESTS block left in a
     source notebook of ``source_dir``."""
+    notebooks = "\n".join(c.source for p in Path(source_dir).glob("*.ipynb")
+                          for c in nbformat.read(p, as_version=4).cells)
     lines = []
     for module in ("checks.py", "reference.py", "rules.py"):
         for line in (REPO / "helpers" / module).read_text().splitlines():
-            line = line.strip()
-            if len(line) > 30 and not line.startswith(("#", '"', "'", "import", "from")):
+            line = line.strip()  # lines a solution shares with the reference are no secret
+            if len(line) > 30 and not line.startswith(("#", '"', "'", "import", "from")) \
+                    and line not in notebooks:
                 lines.append(line)
     lines += ["autograder_kernel_side", "_notebook_globals"]
     for nb_path in Path(source_dir).glob("*.ipynb"):

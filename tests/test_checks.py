@@ -228,3 +228,47 @@ def test_code_hidden_in_an_added_cell_is_found():
     cells.append(Cell("exec('x = 1')\n", True, None))
     failure = grade("compute_distances_no_loops", namespace_of(*sources.items()), cells)
     assert failure is not None and failure.slug == "dynamic-code"
+
+
+# ------------------------------------------------------------------ rules a hostile student probed
+
+LOOPY_BODY = ("    out = np.zeros((len(X_test), len(X_train)))\n    for i in range(len(X_test)):\n"
+              "        for j in range(len(X_train)):\n"
+              "            out[i, j] = np.abs(X_test[i].astype(float) - X_train[j]).sum()\n    return out\n")
+
+
+@pytest.mark.parametrize("wrapper", ["if True:\n", "try:\n", "%%time\n"])
+def test_a_definition_hidden_inside_a_block_or_magic_breaks_the_rules(wrapper):
+    indent = "" if wrapper.startswith("%%") else "    "
+    body = "".join(indent + line + "\n" for line in (NO_LOOP_HEAD + LOOPY_BODY).splitlines())
+    code = wrapper + body + ("except Exception:\n    pass\n" if wrapper == "try:\n" else "")
+    message = _fails("compute_distances_no_loops", {"compute_distances_no_loops": code})
+    assert "top level" in message
+
+
+@pytest.mark.parametrize("trick", [
+    "    vec = np.vectorize\n    f = vec(lambda a, b: abs(float(a) - float(b)))\n"
+    "    return f(X_test[:, None, :], X_train[None]).sum(2)\n",
+    "    f = getattr(np, 'vectorize')(lambda a, b: abs(float(a) - float(b)))\n"
+    "    return f(X_test[:, None, :], X_train[None]).sum(2)\n",
+    "    rows = []\n    sorted(range(len(X_test)), key=lambda i: rows.append("
+    "np.abs(X_train.astype(float) - X_test[i]).sum(1)))\n    return np.array(rows)\n",
+])
+def test_looping_functions_count_however_they_are_reached(trick):
+    message = _fails("compute_distances_no_loops", {"compute_distances_no_loops": NO_LOOP_HEAD + trick})
+    assert "[mistake: loop-in-no-loops]" in message
+
+
+def test_future_imports_that_change_the_syntax_break_the_plain_code_rule():
+    code = "from __future__ import barry_as_FLUFL\n" + NO_LOOP_HEAD + \
+           "    return np.abs(X_test[:, None, :].astype(float) - X_train[None]).sum(2)\n"
+    assert "[mistake: dynamic-code]" in _fails("compute_distances_no_loops", {"compute_distances_no_loops": code})
+
+
+def test_top_level_await_cells_are_read_like_the_kernel_reads_them():
+    notebook = SOLUTIONS["compute_distances_no_loops"][0]
+    sources = dict(solution_sources(notebook))
+    cells = [Cell(src, True, gid) for gid, src in sources.items()]
+    cells.append(Cell("import asyncio\nawait asyncio.sleep(0)\nexec('x = 1')\n", True, None))
+    failure = grade("compute_distances_no_loops", namespace_of(*sources.items()), cells)
+    assert failure is not None and failure.slug == "dynamic-code"
