@@ -110,8 +110,12 @@ class Plan:
 
     name: str
     steps: list
-    judge: Callable[[list[Outcome]], Failure | None]
+    judge: Callable[..., Failure | None]
     function: bool = True
+    #: the answer whose reply this plan's judge also reads (carry-forward), if any
+    uses: str | None = None
+    #: extra calls this plan's request makes for other answers: args -> step index
+    carry: dict = dataclasses.field(default_factory=dict)
 
     @property
     def request(self) -> dict:
@@ -129,22 +133,42 @@ def _call_step(name: str, args: tuple) -> dict:
 
 
 def plan(name: str, rng: np.random.Generator) -> Plan:
-    """The request and judge for answer ``name``, with random cases drawn from ``rng``."""
-    try:
-        planner = _PLANNERS[name]
-    except KeyError:
-        raise ValueError(f"no hidden test is defined for {name!r}") from None
-    return planner(name, rng)
+    """The request and judge for answer ``name`` alone, with random cases drawn from ``rng``."""
+    return plan_notebook([name], lambda _name: rng)[name]
 
 
-def judge(the_plan: Plan, reply, cells: list[rules.Cell]) -> Failure | None:
+def plan_notebook(names, rng_for) -> dict[str, Plan]:
+    """Plans for the graded answers ``names`` of one notebook; ``rng_for(name)`` gives each
+    answer's generator.
+
+    Where a notebook builds one answer on another (the shape functions on
+    ``conv_output_size``), the calls the later answer's carry-forward needs are made in the
+    *earlier* answer's request, shuffled among its own graded cases: the student's function
+    cannot tell which of its calls feed the carry-forward, so it cannot answer those
+    differently.
+    """
+    unknown = [n for n in names if n not in _PLANNERS]
+    if unknown:
+        raise ValueError(f"no hidden test is defined for {unknown}")
+    plans = {n: _PLANNERS[n](n, rng_for(n)) for n in names if n != "conv_output_size"}
+    if "conv_output_size" in names:
+        extra = sorted({args for p in plans.values() if p.uses == "conv_output_size"
+                        for args in p.carry})
+        plans["conv_output_size"] = _plan_conv_output_size("conv_output_size",
+                                                           rng_for("conv_output_size"), extra)
+    return plans
+
+
+def judge(the_plan: Plan, reply, cells: list[rules.Cell], others: dict | None = None) -> Failure | None:
     """The verdict on one answer.
 
     Parameters
     ----------
-    the_plan : Plan       from :func:`plan`
+    the_plan : Plan       from :func:`plan` or :func:`plan_notebook`
     reply : list or str   the decoded reply's steps, or why there is no reply (a sentence)
     cells : list of rules.Cell   the notebook's code cells, for the source rules
+    others : dict         name -> (Plan, reply) of the notebook's other answers, for
+                          carry-forward (``the_plan.uses``)
     """
     broken = rules.violations(the_plan.name, cells, function=the_plan.function)
     if broken:
@@ -154,7 +178,13 @@ def judge(the_plan: Plan, reply, cells: list[rules.Cell]) -> Failure | None:
     if not isinstance(reply, list) or len(reply) != len(the_plan.steps):
         return Failure("could not be checked: the notebook did not answer the grader's questions.")
     outcomes = [Outcome.from_reply(step) for step in reply]
-    return the_plan.judge(outcomes)
+    if the_plan.uses is None:
+        return the_plan.judge(outcomes)
+    used = (others or {}).get(the_plan.uses)
+    carried = None
+    if used is not None and isinstance(used[1], list) and len(used[1]) == len(used[0].steps):
+        carried = {args: Outcome.from_reply(used[1][i]) for args, i in used[0].carry.items()}
+    return the_plan.judge(outcomes, carried)
 
 
 # ======================================================================================
@@ -415,8 +445,20 @@ def _size_cases(rng, count=40):
     return cases
 
 
-def _plan_conv_output_size(name, rng):
-    return function_plan(name, _size_cases(rng), ref.conv_output_size, ints_equal, _explain_plain)
+def _plan_conv_output_size(name, rng, extra=()):
+    """The size function's plan; ``extra`` calls (for carry-forward) are shuffled in."""
+    cases = _size_cases(rng)
+    calls = [(args, i) for i, args in enumerate(cases)] + [(tuple(args), None) for args in extra]
+    calls = [calls[i] for i in rng.permutation(len(calls))]
+    steps = [_call_step(name, args) for args, _case in calls]
+    step_of_case = {case: i for i, (_args, case) in enumerate(calls) if case is not None}
+    carry = {args: i for i, (args, case) in enumerate(calls) if case is None}
+
+    def judge_size(outcomes):  # in the cases' own order: the handout's cases come first
+        return _judge_calls(name, cases, [outcomes[step_of_case[c]] for c in range(len(cases))],
+                            _reference(ref.conv_output_size), ints_equal, _explain_plain)
+
+    return Plan(name, steps, judge_size, carry=carry)
 
 
 def _shape_cases(rng, with_k: bool):
@@ -431,28 +473,23 @@ def _shape_cases(rng, with_k: bool):
 def _carry_forward_shape_plan(name, cases, reference, depth_of) -> Plan:
     """A shape function the notebook builds on ``conv_output_size``.
 
-    The request also calls the student's own ``conv_output_size`` on both sides of every
-    case. The answer passes if it agrees with the reference, or with what the student's
-    own ``conv_output_size`` gives (so one slip in ``conv_output_size`` costs its own
-    points only).
+    The answer passes a case if it agrees with the reference, or with what the student's
+    own ``conv_output_size`` gave for the two sides (carry-forward: one slip in
+    ``conv_output_size`` costs its own points only). Those sizes come from
+    ``conv_output_size``'s request (see :func:`plan_notebook`).
     """
     steps = [_call_step(name, args) for args in cases]
-    sides = []
-    for shape, F, S, P, *_ in cases:
-        sides.append((len(steps), len(steps) + 1))
-        steps.append(_call_step("conv_output_size", (shape[0], F, S, P)))
-        steps.append(_call_step("conv_output_size", (shape[1], F, S, P)))
+    sides = [((shape[0], F, S, P), (shape[1], F, S, P)) for shape, F, S, P, *_ in cases]
 
-    def judge_shapes(outcomes):
-        own = outcomes[:len(cases)]
-        carried = _carried_expectations(cases, outcomes, sides, depth_of)
-        for i, (args, out) in enumerate(zip(cases, own)):
+    def judge_shapes(outcomes, carried_sizes=None):
+        carried = _carried_expectations(cases, sides, carried_sizes or {}, depth_of)
+        for i, (args, out) in enumerate(zip(cases, outcomes)):
             failure = _judge_calls(name, [args], [out], lambda _i, a: _call(reference, *a),
                                    _shapes_equal, _explain_plain)
-            if failure is None or failure.slug is not None:
-                if failure is not None:
-                    return failure
+            if failure is None:
                 continue
+            if failure.slug is not None:
+                return failure
             if isinstance(carried[i], Raised):  # the size function crashed: the same crash is carried
                 if out.error is not None and out.error.type == carried[i].type:
                     continue
@@ -462,15 +499,16 @@ def _carry_forward_shape_plan(name, cases, reference, depth_of) -> Plan:
             return failure
         return None
 
-    return Plan(name, steps, judge_shapes)
+    return Plan(name, steps, judge_shapes, uses="conv_output_size",
+                carry={side: None for pair in sides for side in pair})
 
 
-def _carried_expectations(cases, outcomes, sides, depth_of) -> list:
+def _carried_expectations(cases, sides, sizes: dict, depth_of) -> list:
     """Per case, the ``(result, error)`` the student's own ``conv_output_size`` implies, or None."""
     expected = []
-    for args, (iw, ih) in zip(cases, sides):
-        w, h = outcomes[iw], outcomes[ih]
-        if any(o.missing or o.not_callable for o in (w, h)):
+    for args, (side_w, side_h) in zip(cases, sides):
+        w, h = sizes.get(side_w), sizes.get(side_h)
+        if w is None or h is None or any(o.missing or o.not_callable for o in (w, h)):
             expected.append(None)
         elif any(o.error is not None and not o.error.is_a("ValueError") for o in (w, h)):
             expected.append(next(o.error for o in (w, h) if o.error is not None))

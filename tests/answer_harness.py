@@ -29,9 +29,18 @@ def ask(plan, namespace: dict):
 
 
 def grade(name: str, namespace: dict, cells: list[Cell] | None = None, seed: int = 0):
-    """The Failure (or None) for answer ``name`` defined in ``namespace``."""
-    plan = checks.plan(name, np.random.default_rng(seed))
-    return checks.judge(plan, ask(plan, dict(namespace)), cells or [])
+    """The Failure (or None) for answer ``name`` defined in ``namespace``.
+
+    An answer graded with carry-forward credit is planned together with the answer it
+    builds on, and both are asked, as the grader does for a whole notebook.
+    """
+    uses = checks.plan(name, np.random.default_rng(seed)).uses
+    names = [uses, name] if uses else [name]  # asked in notebook order, as the grader does
+    plans = checks.plan_notebook(names, lambda n: np.random.default_rng([seed, len(n)]))
+    namespace = dict(namespace)
+    replies = {n: ask(plans[n], namespace) for n in names}
+    others = {n: (plans[n], replies[n]) for n in plans}
+    return checks.judge(plans[name], replies[name], cells or [], others)
 
 
 class _FakeShell:

@@ -128,6 +128,18 @@ def test_shape_function_built_on_a_wrong_size_function_keeps_its_points():
     assert _grade_notebook("pool_output_shape", {"conv_output_size": wrong_size}) is None
 
 
+def test_a_size_function_that_changes_its_answers_later_gives_stubs_no_carry_forward_credit():
+    size = ("_state = {'shape_called': False}\n"
+            + solution_sources("01_conv_arithmetic")["conv_output_size"].replace(
+                "def conv_output_size(n, F, S=1, P=0):",
+                "def conv_output_size(n, F, S=1, P=0):\n    if _state['shape_called']:\n"
+                "        raise ValueError('no')", 1))
+    stub = ("def conv_output_shape(input_shape, F, S=1, P=0, K=1):\n"
+            "    _state['shape_called'] = True\n    raise ValueError('no')\n")
+    assert _grade_notebook("conv_output_size", {"conv_output_size": size}) is None
+    assert _grade_notebook("conv_output_shape", {"conv_output_size": size, "conv_output_shape": stub}) is not None
+
+
 def test_backward_is_checked_on_the_students_own_forward_cache():
     forward = "def forward(W, x):\n    q = W @ x\n    return q @ q, {'q': q, 'W': W, 'x': x}\n"
     backward = ("def backward(cache, df=1.0):\n    dq = 2 * cache['q'] * df\n"
