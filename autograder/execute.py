@@ -35,7 +35,7 @@ from nbformat import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
-from . import asking
+from . import asking, wire
 from .answers import autograded_test_name, state
 from .fstree import remove_tree
 from .sandbox import SandboxKernelManager
@@ -82,6 +82,14 @@ class SandboxedExecute(Execute):
         self._timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
 
+    def process_message(self, msg, cell, cell_index):
+        # While the grader asks for answers, only the reply's stream and the end of the
+        # request count: a display update, a cleared output or a widget message from the
+        # student's function could otherwise carry the hidden inputs into an earlier cell.
+        if self._asking and msg["msg_type"] not in ("status", "stream", "error", "execute_input"):
+            return None
+        return super().process_message(msg, cell, cell_index)
+
     def output(self, outs, msg, display_id, cell_index):
         content = msg.get("content", {})
         size = len(str(content)) if msg["msg_type"] != "status" else 0
@@ -109,6 +117,7 @@ class SandboxedExecute(Execute):
         self._cell_bytes = 0
         self._truncated = False
         self._output_cap = self.max_output_bytes
+        self._asking = False
 
         metadata = self.resources.setdefault("metadata", {})
         original_path = metadata.get("path") or os.getcwd()
@@ -120,6 +129,7 @@ class SandboxedExecute(Execute):
             try:
                 with self.setup_kernel():
                     info_msg = self.wait_for_reply(self.kc.kernel_info())
+                    self.km.seal_sockets()
                     if info_msg:
                         self.nb.metadata["language_info"] = info_msg["content"].get(
                             "language_info", {})
@@ -235,6 +245,7 @@ class SandboxedExecute(Execute):
         try:
             with self.setup_kernel():
                 self.wait_for_reply(self.kc.kernel_info())
+                self.km.seal_sockets()
                 replay = {"events": [], "kernel": "ok", "timeouts": [], "truncated": []}
                 if self._run_cells(replay) is None:
                     self._ask_all(agstate, run, dead_at)
@@ -248,12 +259,14 @@ class SandboxedExecute(Execute):
                              source=asking.request_code(plan.request, nonce))
         self.nb.cells.append(probe)
         saved_timeout, self.timeout = self.timeout, self.ask_timeout
-        self._output_cap = 64 * 1024 * 1024
+        self._output_cap = wire.MAX_REPLY_BYTES + 4096
+        self._asking = True
         try:
             reason = self._run_cell(probe, len(self.nb.cells) - 1, run)
         finally:
             self.timeout = saved_timeout
             self._output_cap = self.max_output_bytes
+            self._asking = False
             self.nb.cells.pop()
         if self._timed_out:
             agstate["replies"][name] = (f"your code took longer than {self.ask_timeout} s on the "

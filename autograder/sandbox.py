@@ -81,21 +81,44 @@ class SandboxConfig:
 # --------------------------------------------------------------------------------------
 # The student environment
 
+_PROBE = """
+import glob, json, os, sys, sysconfig
+base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
+site = {sysconfig.get_paths(scheme="posix_prefix", vars=base)[k] for k in ("purelib", "platlib")}
+site |= set(glob.glob("/usr/lib/python3*/dist-packages") + glob.glob("/usr/local/lib/python3*/*-packages"))
+print(json.dumps({"roots": [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                            os.path.dirname(os.path.realpath(sys.executable))],
+                  "own": [os.path.realpath(p) for p in sys.path if p.endswith("-packages")],
+                  "other_sites": sorted(os.path.realpath(p) for p in site if os.path.isdir(p))}))
+"""
+
+
 @functools.lru_cache(maxsize=8)
+def _interpreter(python: str) -> dict:
+    out = subprocess.run([python, "-I", "-c", _PROBE], capture_output=True, text=True,
+                         timeout=120, check=True)
+    return json.loads(out.stdout)
+
+
 def python_roots(python: str) -> tuple[str, ...]:
     """Folders an interpreter needs (its venv and its base installation), outside /usr."""
-    out = subprocess.run([python, "-I", "-c", "import sys, os, json; print(json.dumps("
-                          "[sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, "
-                          "os.path.dirname(os.path.realpath(sys.executable))]))"],
-                         capture_output=True, text=True, timeout=120, check=True)
     roots: list[str] = []
-    for p in json.loads(out.stdout):
+    for p in _interpreter(python)["roots"]:
         p = os.path.realpath(p)
         if p == "/usr" or p.startswith("/usr/") or not os.path.isdir(p):
             continue
         if not any(p == r or p.startswith(r + os.sep) for r in roots):
             roots = [r for r in roots if not r.startswith(p + os.sep)] + [p]
     return tuple(roots)
+
+
+def foreign_site_packages(python: str) -> tuple[str, ...]:
+    """Package folders visible in the sandbox that are not the student environment's own:
+    the base interpreter's and the system's. They are hidden under empty tmpfs mounts, so
+    packages installed there (scipy, say) cannot be imported with a sys.path edit."""
+    info = _interpreter(python)
+    own = set(info["own"])
+    return tuple(p for p in info["other_sites"] if p not in own)
 
 
 def student_python(configured: str = "") -> str:
@@ -186,6 +209,9 @@ def bwrap_argv(bwrap: str, *, privileged: bool, tmp_bytes: int, binds: list[tupl
              "--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     made = {"/", "/usr", "/etc", "/proc", "/dev", "/tmp"}
     for flag, src, dest in binds:
+        if flag == "--tmpfs":  # an empty folder over what is mounted there
+            argv += ["--tmpfs", dest]
+            continue
         parents = []
         parent = os.path.dirname(dest)
         while parent not in made and parent != "/":
@@ -287,6 +313,7 @@ class SandboxKernelManager(AsyncKernelManager):
                         "limits": self.limits(),
                         "copy": [[MPL_CACHE_MOUNT, "/tmp/.matplotlib"]] if self.mpl_cache else []}
             binds = [("--ro-bind", root, root) for root in python_roots(python)]
+            binds += [("--tmpfs", "", site) for site in foreign_site_packages(python)]
             binds += [("--ro-bind", str(LAUNCHER), LAUNCHER_MOUNT),
                       ("--ro-bind", incoming, SUBMISSION_MOUNT),
                       ("--bind", self._sockdir, self._sockdir)]
@@ -313,6 +340,17 @@ class SandboxKernelManager(AsyncKernelManager):
             kw["stdout"] = self._log
             kw["stderr"] = self._log
         return await super()._async_launch_kernel(cmd, **kw)
+
+    def seal_sockets(self) -> None:
+        """Once the kernel has bound its sockets: take its write access to their folder.
+
+        The folder is a host directory (the grader connects through it), so it is outside
+        the sandbox's size-capped tmpfs; as root, the kernel's uid must not be able to fill
+        it. Connecting needs no write access to the folder.
+        """
+        if self.privileged and self._sockdir:
+            os.chown(self._sockdir, 0, 0)
+            os.chmod(self._sockdir, 0o755)
 
     async def _async_interrupt_kernel(self) -> None:
         """Interrupt by message: ipykernel then signals itself.
@@ -363,6 +401,7 @@ def check_sandbox(manager: SandboxKernelManager, scratch_parent: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix="check-", dir=scratch_parent))
     try:
         binds = [("--ro-bind", root, root) for root in python_roots(python)]
+        binds += [("--tmpfs", "", site) for site in foreign_site_packages(python)]
         argv = bwrap_argv(manager.bwrap, privileged=manager.privileged,
                           tmp_bytes=manager.tmp_mb * 1024 * 1024, binds=binds,
                           env=kernel_env(python, "/tmp"))
@@ -370,6 +409,8 @@ def check_sandbox(manager: SandboxKernelManager, scratch_parent: Path) -> None:
                 "s = socket.socket()\n"
                 "try:\n s.connect(('1.1.1.1', 53)); print('NET')\n"
                 "except OSError: print('NONET')\n"
+                "import sys\n"
+                f"sys.path += {list(foreign_site_packages(python))!r}\n"
                 "try:\n import scipy; print('GRADER-PACKAGES')\n"
                 "except ImportError: pass\n"
                 "import numpy, matplotlib, ipykernel\n"

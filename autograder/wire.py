@@ -28,8 +28,9 @@ import numpy as np
 #: dtypes an array from the kernel may have (little-endian, as the kernel side sends them)
 ALLOWED_DTYPES = frozenset({"|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8",
                             "<f2", "<f4", "<f8"})
-MAX_REPLY_BYTES = 64 * 1024 * 1024
-MAX_ARRAY_BYTES = 16 * 1024 * 1024
+MAX_REPLY_BYTES = 4 * 1024 * 1024   # the largest honest reply (problem 3) is ~100 kB
+MAX_ARRAY_BYTES = 2 * 1024 * 1024
+MAX_NODES = 100_000                 # values in one decoded reply
 
 
 class WireError(ValueError):
@@ -99,12 +100,16 @@ def decode(text: str):
     except (ValueError, RecursionError) as exc:
         raise WireError(f"the reply is not JSON: {exc}") from None
     try:
-        return _plain(raw, 0)
+        return _plain(raw, 0, [MAX_NODES])
     except RecursionError:
         raise WireError("the reply is nested too deeply") from None
 
 
-def _plain(obj, depth: int):
+def _plain(obj, depth: int, budget: list):
+    """``obj`` as plain data; ``budget[0]`` counts down the values still allowed."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise WireError(f"the reply holds more than {MAX_NODES} values")
     if depth > 60:
         raise WireError("the reply is nested too deeply")
     if obj is None or isinstance(obj, (bool, str)):
@@ -114,7 +119,7 @@ def _plain(obj, depth: int):
     if isinstance(obj, float):
         return obj
     if isinstance(obj, list):
-        return [_plain(v, depth + 1) for v in obj]
+        return [_plain(v, depth + 1, budget) for v in obj]
     if not isinstance(obj, dict):
         raise WireError(f"unexpected {type(obj).__name__} in the reply")
     if len(obj) == 1:
@@ -122,14 +127,14 @@ def _plain(obj, depth: int):
         if tag == "$nd":
             return _array(body)
         if tag == "$tuple":
-            return tuple(_plain(v, depth + 1) for v in _list(body))
+            return tuple(_plain(v, depth + 1, budget) for v in _list(body))
         if tag == "$dict":
             out = {}
             for pair in _list(body):
                 key, val = _list(pair, length=2)
-                key = _plain(key, depth + 1)
+                key = _plain(key, depth + 1, budget)
                 try:
-                    out[key] = _plain(val, depth + 1)
+                    out[key] = _plain(val, depth + 1, budget)
                 except TypeError:  # an unhashable key: keep it as data nobody matches
                     raise WireError("a dict key in the reply is not a plain value") from None
             return out
@@ -137,10 +142,10 @@ def _plain(obj, depth: int):
             re, im = _list(body, length=2)
             return complex(_number(re), _number(im))
         if tag == "$array":
-            return [_plain(v, depth + 1) for v in _list(body)]
+            return [_plain(v, depth + 1, budget) for v in _list(body)]
         if tag == "$object":
             return Opaque(body if isinstance(body, str) else "object")
-    return {str(k): _plain(v, depth + 1) for k, v in obj.items()}
+    return {str(k): _plain(v, depth + 1, budget) for k, v in obj.items()}
 
 
 def _list(body, length=None) -> list:

@@ -186,6 +186,15 @@ def _students(root: Path, port: int) -> dict[str, dict]:
         "renamed-notebook": {"notebooks": ("01_add",), "rename": {"02_mul": "02_mul-Copy1"}},
         "huge-output": {"add": ADD_SOLUTION + "for i in range(200_000):\n    print('x' * 120)\n"},
         "deep-tree": {"deep": 1200},
+        # The grader's inputs copied into an earlier output by a display update while it asks.
+        "display-update-leak": {"add": "display('placeholder', display_id='leak')\n_seen = []\n"
+                                       "def add(a, b):\n    _seen.append((a, b))\n"
+                                       "    display(repr(_seen), display_id='leak', update=True)\n"
+                                       "    return a + b\n"},
+        # A reply inflated to exhaust the grader's memory.
+        "huge-reply": {"add": ADD_SOLUTION + "import json\n_dumps = json.dumps\n"
+                              "json.dumps = lambda obj, *a, **k: '{\"steps\": [' + '[],' * 3_000_000 + '[]]}'"
+                              " if isinstance(obj, dict) and 'steps' in obj else _dumps(obj, *a, **k)\n"},
         "fifo": {"fifo": ("02_mul.ipynb.bak", "data.fifo")},
     }
     students.update({name: {"add": code} for name, code in KERNEL_ATTACKS.items()})
@@ -485,6 +494,18 @@ def test_disk_filling_fails_that_notebook_only_and_writes_nothing_outside(hostil
     assert "disk full after" in toy.cell_outputs("disk-filler", "01_add", "add")
     assert toy.scores("disk-filler") == {"test_add": 2.0, "explain": 0.0, "test_mul": 1.0}
     assert not [e for e in walk(toy.root) if e.path.endswith("junk0.bin")]
+
+
+def test_display_updates_while_the_grader_asks_do_not_reach_the_notebook(hostile):
+    toy, _ = hostile
+    assert toy.cell_outputs("display-update-leak", "01_add", "add").strip() == "'placeholder'"
+    assert toy.scores("display-update-leak")["test_add"] == 2.0
+
+
+def test_an_oversized_reply_is_refused_and_costs_only_that_answer(hostile):
+    toy, _ = hostile
+    assert toy.scores("huge-reply") == {"test_add": 0.0, "explain": 0.0, "test_mul": 1.0}
+    assert "did not answer" in toy.cell_outputs("huge-reply", "01_add", "test_add")
 
 
 def test_next_run_with_the_same_deep_tree_and_fifo_succeeds(hostile):

@@ -13,7 +13,8 @@ from nbclient import NotebookClient
 from autograder.course import REPO_ROOT
 from autograder.grade import Options, grade_class
 from autograder.sandbox import (SandboxKernelManager, SandboxUnavailable, bwrap_argv,
-                                check_sandbox, copy_submission, kernel_env, student_python)
+                                check_sandbox, copy_submission, foreign_site_packages, kernel_env,
+                                student_python)
 from tests.fixtures_course import ToyCourse
 
 
@@ -110,7 +111,7 @@ def test_submission_copy_takes_regular_files_only(tmp_path):
 
 # -- a real sandboxed kernel ------------------------------------------------------------------
 
-def _run_cells(tmp_path, cells: list[str], **traits) -> list[str]:
+def _run_cells(tmp_path, cells: list[str], seal=False, **traits) -> list[str]:
     source = tmp_path / "submission"
     (source / "helpers").mkdir(parents=True)
     (source / "helpers" / "__init__.py").write_text("")
@@ -119,8 +120,9 @@ def _run_cells(tmp_path, cells: list[str], **traits) -> list[str]:
     scratch.mkdir()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     km = SandboxKernelManager(source_dir=str(source), **traits)
+    hooks = {"on_notebook_start": lambda notebook: km.seal_sockets()} if seal else {}
     NotebookClient(nb, km=km, timeout=60, allow_errors=True,
-                   resources={"metadata": {"path": str(scratch)}}).execute()
+                   resources={"metadata": {"path": str(scratch)}}, **hooks).execute()
     return ["".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
                     or f"{o.get('ename')}: {o.get('evalue')}" for o in cell.outputs) for cell in nb.cells]
 
@@ -136,7 +138,9 @@ def test_kernel_runs_unprivileged_in_a_copy_of_the_students_folder(tmp_path):
 
 @pytest.mark.nbgrader
 def test_kernel_has_the_student_environment_only(tmp_path):
-    out = _run_cells(tmp_path, ["import sys; print(sys.prefix)", "import scipy", "import nbgrader",
+    hidden = list(foreign_site_packages(student_python()))
+    out = _run_cells(tmp_path, ["import sys; print(sys.prefix)",
+                                f"import sys; sys.path += {hidden!r}\nimport scipy", "import nbgrader",
                                 f"open({str(REPO_ROOT / 'helpers' / 'reference.py')!r})"])
     assert out[0].strip().endswith(".venv-kernel")
     assert out[1].startswith("ModuleNotFoundError") and out[2].startswith("ModuleNotFoundError")
@@ -147,3 +151,11 @@ def test_kernel_has_the_student_environment_only(tmp_path):
 def test_writing_past_the_tmpfs_size_fails_in_the_kernel(tmp_path):
     out = _run_cells(tmp_path, ["open('big', 'wb').write(b'x' * 3_000_000)"], tmp_mb=2)
     assert "No space left on device" in out[0]
+
+
+@pytest.mark.nbgrader
+def test_kernel_cannot_write_into_the_socket_folder_once_sealed(tmp_path):
+    out = _run_cells(tmp_path, seal=True, cells=["import os, sys\n"
+                                "folder = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])\n"
+                                "open(os.path.join(folder, 'fill'), 'wb').write(b'x')"])
+    assert "PermissionError" in out[0] or os.geteuid() != 0
