@@ -498,7 +498,8 @@ def test_disk_filling_fails_that_notebook_only_and_writes_nothing_outside(hostil
 
 def test_display_updates_while_the_grader_asks_do_not_reach_the_notebook(hostile):
     toy, _ = hostile
-    assert toy.cell_outputs("display-update-leak", "01_add", "add").strip() == "'placeholder'"
+    # the visible test's call add(2, 0) may update it; none of the grader's 25 calls does
+    assert toy.cell_outputs("display-update-leak", "01_add", "add").strip() == "'[(2, 0)]'"
     assert toy.scores("display-update-leak")["test_add"] == 2.0
 
 
