@@ -172,6 +172,3 @@ class CheckAnswers(NbGraderPreprocessor):
                 cell.outputs.append(verdict_output(failure.render(name)))
         nb.metadata["autograder"] = {"verdicts": verdicts}
         return nb, resources
-
-    def preprocess_cell(self, cell, resources, index):  # pragma: no cover -- preprocess() does it all
-        return cell, resources
