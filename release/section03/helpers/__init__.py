@@ -1,18 +1,15 @@
 """Section 3 course pack helpers.
 
-Student-safe modules (shipped in ``release/section03/helpers/``):
+Student-safe modules (shipped in ``release/section03/helpers/`` and imported by the
+notebooks' locked cells):
     ``sliding``  -- pure step-by-step maths of a sliding filter (conv and max pool)
     ``viz``      -- matplotlib pictures and animations drawn from ``sliding``
+    ``speed``    -- the timing cell of problem 3
 
-Grading-only modules (never shipped to students):
+Grading-only modules (used by the trusted grader, never shipped to students and never
+imported in a student's kernel):
     ``reference`` -- reference implementations of every name students define
     ``mistakes``  -- the known wrong answers the checks recognise
-    ``checks``    -- the hidden-test logic called from the notebooks' hidden test cells
-
-The release carries its own ``helpers/`` folder with the student-safe modules only. Both
-copies extend their ``__path__`` so that, on the grading machine, ``helpers.checks`` is found
-in the course repository even though the student's folder comes first on ``sys.path``.
+    ``checks``    -- the hidden tests: plan the inputs, judge the kernel's plain-data reply
+    ``rules``     -- the source rules (loops, numpy only, plain code), read from the notebook
 """
-from pkgutil import extend_path
-
-__path__ = extend_path(__path__, __name__)

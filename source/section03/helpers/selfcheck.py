@@ -1,0 +1,1 @@
+../../../helpers/selfcheck.py
