@@ -18,7 +18,7 @@ c.CourseDirectory.course_id = "dl-section03"
 c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.source_directory = "source"
 c.CourseDirectory.release_directory = "release"
-# The answer key (`nbgrader generate_solution`) goes to notebooks/, per SPEC.md.
+# The answer key (`nbgrader generate_solution`) goes to notebooks/ (docs/design.md).
 c.CourseDirectory.solution_directory = "notebooks"
 # SQLite gradebook beside this file by default; point NBGRADER_DB_URL elsewhere for PostgreSQL.
 c.CourseDirectory.db_url = os.environ.get(

@@ -1,4 +1,4 @@
-"""Shared pieces of the JupyterHub / exchange tests (issue 5).
+"""Shared pieces of the JupyterHub / exchange tests.
 
 * a course directory in a temporary folder, holding either the real ``section03`` (copied from
   ``source/section03`` when it exists) or a tiny toy assignment built here;
