@@ -66,8 +66,28 @@ c.OverwriteCells.add_missing_cells = True
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 
-# Answer key: no hidden tests, no solution delimiters, executed with figures.
+# The release: nbgrader's pipeline, without the answer key's pictures of the graded questions
+# (cells tagged answer-key-only; the release shows worked examples instead).
+c.GenerateAssignment.preprocessors = [
+    "autograder.preprocessors.DropAnswerKeyOnlyCells",
+    "nbgrader.preprocessors.IncludeHeaderFooter",
+    "nbgrader.preprocessors.InstantiateTests",
+    "nbgrader.preprocessors.LockCells",
+    "nbgrader.preprocessors.ClearSolutions",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.CheckCellMetadata",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.SaveCells",
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "nbgrader.preprocessors.ClearMarkScheme",
+    "nbgrader.preprocessors.ComputeChecksums",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+# Answer key: no worked-example cells of the release (tagged release-only), no solution
+# delimiters, executed with figures.
 c.GenerateSolution.preprocessors = [
+    "autograder.preprocessors.DropReleaseOnlyCells",
     "nbgrader.preprocessors.IncludeHeaderFooter",
     "nbgrader.preprocessors.LockCells",
     "nbgrader.preprocessors.ClearOutput",

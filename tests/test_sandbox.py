@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import nbformat
+from jupyter_core.utils import run_sync
 import pytest
 from nbclient import NotebookClient
 
@@ -121,8 +122,12 @@ def _run_cells(tmp_path, cells: list[str], seal=False, **traits) -> list[str]:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     km = SandboxKernelManager(source_dir=str(source), **traits)
     hooks = {"on_notebook_start": lambda notebook: km.seal_sockets()} if seal else {}
-    NotebookClient(nb, km=km, timeout=60, allow_errors=True,
-                   resources={"metadata": {"path": str(scratch)}}, **hooks).execute()
+    try:
+        NotebookClient(nb, km=km, timeout=60, allow_errors=True,
+                       resources={"metadata": {"path": str(scratch)}}, **hooks).execute()
+    finally:  # a client given its kernel manager leaves the kernel to its owner
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
     return ["".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
                     or f"{o.get('ename')}: {o.get('evalue')}" for o in cell.outputs) for cell in nb.cells]
 
