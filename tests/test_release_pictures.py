@@ -34,7 +34,7 @@ def _shows_a_graded_answer(name, args) -> bool:
         sides = tuple(a.value for a in args[:2] if isinstance(a, ast.Constant))
         return sides in GRADED_TILINGS
     first = args[0] if args else None
-    names = {n.id for n in ast.walk(first)} if first is not None else set()
+    names = {n.id for n in ast.walk(first) if isinstance(n, ast.Name)} if first is not None else set()
     return bool(names & HANDOUT_MATRICES)
 
 
