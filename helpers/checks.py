@@ -488,8 +488,6 @@ def _carry_forward_shape_plan(name, cases, reference, depth_of) -> Plan:
                                    _shapes_equal, _explain_plain)
             if failure is None:
                 continue
-            if failure.slug is not None:
-                return failure
             if isinstance(carried[i], Raised):  # the size function crashed: the same crash is carried
                 if out.error is not None and out.error.type == carried[i].type:
                     continue

@@ -128,6 +128,13 @@ def test_shape_function_built_on_a_wrong_size_function_keeps_its_points():
     assert _grade_notebook("pool_output_shape", {"conv_output_size": wrong_size}) is None
 
 
+def test_shape_functions_built_on_a_size_function_without_validation_keep_their_points():
+    floor = "def conv_output_size(n, F, S=1, P=0):\n    return (n - F + 2 * P) // S + 1\n"
+    assert _grade_notebook("conv_output_size", {"conv_output_size": floor}) is not None
+    assert _grade_notebook("conv_output_shape", {"conv_output_size": floor}) is None
+    assert _grade_notebook("pool_output_shape", {"conv_output_size": floor}) is None
+
+
 def test_a_size_function_that_changes_its_answers_later_gives_stubs_no_carry_forward_credit():
     size = ("_state = {'shape_called': False}\n"
             + solution_sources("01_conv_arithmetic")["conv_output_size"].replace(
