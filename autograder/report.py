@@ -76,10 +76,13 @@ def mistakes_found(course: Course) -> dict:
                 if verdict.get("passed") or not slug:
                     continue
                 entry = found.setdefault(slug, {"count": 0, "students": set(),
-                                                "questions": collections.Counter()})
+                                                "questions": collections.Counter(), "named": {}})
                 entry["count"] += 1
                 entry["students"].add(student)
                 entry["questions"][f"{notebook}/test_{question}"] += 1
+                named = {(notebook, f"test_{q}") for q, v in (info.get("verdicts") or {}).items()
+                         if v.get("slug")}
+                entry["named"].setdefault(student, set()).update(named)
     return found
 
 
@@ -118,11 +121,11 @@ def grading_problems(course: Course) -> list[dict]:
 # ------------------------------------------------------------------------------------------
 # Plots
 
-def _png_data_uri(fig) -> str:
+def _png_data_uri(fig, dpi: int = 96) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=72, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
@@ -142,7 +145,7 @@ def distribution_plots(data: dict) -> dict[str, str]:
             continue
         cols = min(4, len(questions))
         rows = (len(questions) + cols - 1) // cols
-        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.2 * rows), squeeze=False)
+        fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.0 * rows), squeeze=False)
         for ax, (nb, question) in zip(axes.flat, questions):
             maximum = data["max"][(nb, question)]
             values = [data["scores"].get((s, nb, question)) for s in students]
@@ -152,16 +155,16 @@ def distribution_plots(data: dict) -> dict[str, str]:
             ax.bar([str(x) for x in xs], [counts.get(x, 0) for x in xs], color="#0072B2",
                    edgecolor="black")
             kind = data["kind"][(nb, question)]
-            ax.set_title(f"{question} ({kind}, max {maximum:g})", fontsize=8)
-            ax.tick_params(labelsize=7)
-            ax.set_ylabel("students", fontsize=7)
+            ax.set_title(f"{question} ({kind}, max {maximum:g})", fontsize=11)
+            ax.tick_params(labelsize=10)
+            ax.set_ylabel("students", fontsize=10)
             missing = len(values) - len(graded)
             if missing:
                 ax.text(0.98, 0.95, f"{missing} ungraded", transform=ax.transAxes,
-                        ha="right", va="top", fontsize=7, color="#D55E00")
+                        ha="right", va="top", fontsize=10, color="#D55E00")
         for ax in list(axes.flat)[len(questions):]:
             ax.axis("off")
-        fig.suptitle(notebook, fontsize=10)
+        fig.suptitle(notebook, fontsize=12)
         fig.tight_layout()
         images[notebook] = _png_data_uri(fig)
     return images
@@ -180,6 +183,81 @@ def total_histogram(data: dict) -> str | None:
     ax.set_xlabel("total score")
     ax.set_ylabel("students")
     return _png_data_uri(fig)
+
+
+def score_summary(data: dict, students: list[str]) -> str:
+    """Autograded points and written answers reported apart: ungraded answers are not zeros."""
+    auto = [q for q in data["questions"] if data["kind"][q] == "auto"]
+    manual = [q for q in data["questions"] if data["kind"][q] == "manual"]
+    auto_max = sum(data["max"][q] for q in auto)
+    auto_totals = [sum(data["scores"].get((s, *q)) or 0 for q in auto) for s in students]
+    mean = sum(auto_totals) / len(auto_totals)
+    median = sorted(auto_totals)[len(auto_totals) // 2]
+    text = (f"<p><strong>Autograded:</strong> mean {mean:.1f} of {auto_max:g}, median "
+            f"{median:.1f}.")
+    if manual:
+        manual_max = sum(data["max"][q] for q in manual)
+        graded = [(s, q) for s in students for q in manual if data["scores"].get((s, *q)) is not None]
+        pending = len(students) * len(manual) - len(graded)
+        if graded:
+            got = sum(data["scores"][(s, *q)] for s, q in graded)
+            of = sum(data["max"][q] for _s, q in graded)
+            text += (f" <strong>Written answers</strong> ({manual_max:g} points each student): "
+                     f"{got:g} of {of:g} points in the {len(graded)} answers graded so far")
+        else:
+            text += f" <strong>Written answers</strong> ({manual_max:g} points each student): none graded yet"
+        text += f"; {pending} still to grade.</p>" if pending else ".</p>"
+    else:
+        text += "</p>"
+    return text
+
+
+def knock_on(data: dict, entry: dict) -> float:
+    """Points a mistake's students lost in other autograded questions of the same notebook
+    whose own verdict named no mistake."""
+    lost = 0.0
+    for student in entry["students"]:
+        named = entry.get("named", {}).get(student, set())
+        notebooks = {q.split("/")[0] for q in entry["questions"]}
+        for nb, q in data["questions"]:
+            if nb not in notebooks or data["kind"][(nb, q)] != "auto" or (nb, q) in named:
+                continue
+            value = data["scores"].get((student, nb, q))
+            if value is not None and value < data["max"][(nb, q)]:
+                lost += data["max"][(nb, q)] - value
+    return lost
+
+
+def lost_points_heatmap(data: dict) -> str | None:
+    """PNG data URI: students (rows) x questions (columns), the share of points lost."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.patches import Rectangle
+
+    students = sorted(data["totals"])
+    questions = data["questions"]
+    if not students or not questions:
+        return None
+    share = np.zeros((len(students), len(questions)))
+    pending = []
+    for i, s in enumerate(students):
+        for j, q in enumerate(questions):
+            value, maximum = data["scores"].get((s, *q)), data["max"][q] or 1
+            if value is None:
+                pending.append((i, j))
+            else:
+                share[i, j] = (maximum - value) / maximum
+    fig, ax = plt.subplots(figsize=(max(6, 0.32 * len(questions) + 2), max(2.5, 0.22 * len(students) + 1.8)))
+    ax.imshow(share, cmap="Oranges", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    for i, j in pending:
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="#DDDDDD", hatch="//",
+                               edgecolor="#999999", linewidth=0))
+    ax.set_xticks(range(len(questions)), [q for _nb, q in questions], rotation=90, fontsize=8)
+    ax.set_yticks(range(len(students)), students, fontsize=8)
+    for boundary in [j + 0.5 for j in range(len(questions) - 1) if questions[j][0] != questions[j + 1][0]]:
+        ax.axvline(boundary, color="#0072B2", linewidth=1.5)
+    fig.tight_layout()
+    return _png_data_uri(fig, dpi=96)
 
 
 # ------------------------------------------------------------------------------------------
@@ -209,11 +287,7 @@ def render(course: Course, data: dict, mistakes: dict, problems: list[dict]) -> 
     # scores
     parts.append("<h2 id='scores'>Score distribution</h2>")
     if students:
-        totals = [data["totals"][s][0] for s in students]
-        maximum = max(data["totals"][s][1] for s in students)
-        mean = sum(totals) / len(totals)
-        parts.append(f"<p>Mean total {mean:.1f} of {maximum:g}; "
-                     f"median {sorted(totals)[len(totals) // 2]:.1f}.</p>")
+        parts.append(score_summary(data, students))
         uri = total_histogram(data)
         if uri:
             parts.append(f"<img alt='histogram of total scores' src='{uri}'>")
@@ -231,6 +305,12 @@ def render(course: Course, data: dict, mistakes: dict, problems: list[dict]) -> 
                          f"<td class='num'>{full}</td><td class='num'>{zero}</td>"
                          f"<td class='num'>{len(values) - len(graded) or ''}</td></tr>")
         parts.append("</table>")
+        heat = lost_points_heatmap(data)
+        if heat:
+            parts.append("<h3>Where points were lost</h3><p class='muted'>Points lost per student "
+                         "and question (darker: more of the question's points lost; grey "
+                         "hatching: a written answer still to grade).</p>"
+                         f"<img alt='heat map of points lost per student and question' src='{heat}'>")
         for notebook, uri in distribution_plots(data).items():
             parts.append(f"<h3>{_esc(notebook)}</h3><img alt='score distribution per question of "
                          f"{_esc(notebook)}' src='{uri}'>")
@@ -240,15 +320,20 @@ def render(course: Course, data: dict, mistakes: dict, problems: list[dict]) -> 
     # mistakes
     parts.append("<h2 id='mistakes'>Most frequent recognised mistakes</h2>")
     if mistakes:
+        parts.append("<p class='muted'>Knock-on: points the same students lost in <em>other</em> "
+                     "autograded questions of the same notebook that named no mistake of their own "
+                     "(one mistake should cost once: expect 0).</p>")
         parts.append("<table><tr><th>mistake</th><th>times</th><th>students</th>"
-                     "<th>where</th><th>who</th></tr>")
+                     "<th>where</th><th>knock-on</th><th>who</th></tr>")
         for slug, entry in sorted(mistakes.items(), key=lambda kv: (-len(kv[1]["students"]), kv[0])):
             where = ", ".join(f"{_esc(q)} ({n})" for q, n in entry["questions"].most_common())
             who = ", ".join(_esc(s) for s in sorted(entry["students"])[:12])
             if len(entry["students"]) > 12:
                 who += f" and {len(entry['students']) - 12} more"
+            knock = knock_on(data, entry)
             parts.append(f"<tr><td><code>{_esc(slug)}</code></td><td class='num'>{entry['count']}</td>"
-                         f"<td class='num'>{len(entry['students'])}</td><td>{where}</td><td>{who}</td></tr>")
+                         f"<td class='num'>{len(entry['students'])}</td><td>{where}</td>"
+                         f"<td class='num'>{knock:g}</td><td>{who}</td></tr>")
         parts.append("</table>")
     else:
         parts.append("<p>No recognised mistakes in the autograded notebooks.</p>")

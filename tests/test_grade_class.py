@@ -180,6 +180,23 @@ def test_report_score_table_counts_written_answers_still_to_grade(graded, tmp_pa
     assert len(cells) == 7 and cells[-1].isdigit() and int(cells[-1]) > 0, cells
 
 
+def test_report_keeps_autograded_points_apart_from_written_answers_to_grade(graded, tmp_path):
+    summary = _report(graded, tmp_path).split("id='scores'")[1].split("<img")[0]
+    assert re.search(r"Autograded:</strong> mean [\d.]+ of 3[,.]", summary)
+    assert "Written answers" in summary and "still to grade" in summary
+
+
+def test_report_draws_where_each_student_lost_points(graded, tmp_path):
+    assert "alt='heat map of points lost per student and question'" in _report(graded, tmp_path)
+
+
+def test_report_mistake_table_shows_no_knock_on_losses(graded, tmp_path):
+    html = _report(graded, tmp_path)
+    row = re.search(r"<code>subtracted</code>(.*?)</tr>", html).group(1)
+    knock = re.findall(r"<td class='num'>([\d.]+)</td>", row)[-1]
+    assert "knock-on" in html and knock == "0"
+
+
 def test_report_names_crashes_with_their_reason(graded, tmp_path):
     html = _report(graded, tmp_path)
     section = html.split("id='problems'")[1].split("id='manual'")[0]
