@@ -141,5 +141,5 @@ def test_correct_answers_write_nothing_to_stderr(course, student, notebook):
 
 
 def test_blank_submission_feedback_says_the_answer_is_missing(course):
-    assert "not answered yet" in course.error_text("blank", "02_kernel_of_truth", "test_conv2d") or \
-        "NotImplementedError" in course.error_text("blank", "02_kernel_of_truth", "test_conv2d")
+    # the grader's own verdict, not just the stub's NotImplementedError from the visible test
+    assert "not answered yet" in course.error_text("blank", "02_kernel_of_truth", "test_conv2d")

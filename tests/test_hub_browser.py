@@ -18,6 +18,7 @@ Playwright's auto-waiting locators and expectations, never sleeps.
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -47,6 +48,9 @@ WRITTEN_ANSWER = ("Training a deep conv net on two GPUs with ReLU activations, a
 TA_COMMENT = "Good: ReLU and GPUs. Mention dropout's effect on the fully connected layers too."
 
 if not Path(CHROMIUM).exists() or not CHP.exists():  # pragma: no cover - setup tells how
+    if os.environ.get("CI") == "true":  # in CI a missing browser is a broken set-up, not a skip
+        raise RuntimeError("CI: Debian's chromium or jupyterhub/node_modules is missing; "
+                           "`make setup` installs them")
     pytest.skip("needs Debian's chromium and jupyterhub/node_modules (run `make setup`)",
                 allow_module_level=True)
 
