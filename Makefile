@@ -1,7 +1,8 @@
 # The two commands of the README:
 #   make demo   -- set up, grade the sample class end to end, show the results
 #   make test   -- set up, run the whole test suite
-# Both create .venv from requirements.txt on first use (Python 3.11 on PATH is all they need).
+# Both set everything up on first use: .venv (requirements.txt, the course pack editable),
+# .venv-kernel (requirements/student.txt), Debian packages (.ci/system-packages), node_modules.
 PYTHON ?= python3.11
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -19,11 +20,12 @@ $(KSTAMP): requirements/student.txt
 	$(KVENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements/student.txt
 	touch $(KSTAMP)
 
-$(STAMP): requirements.txt jupyterhub/package-lock.json
+$(STAMP): requirements.txt requirements/grader.txt pyproject.toml jupyterhub/package-lock.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
-	# Make the course pack (helpers/, autograder/) importable by the venv's kernels.
-	$(PY) -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'section03_coursepack.pth').write_text(str(pathlib.Path.cwd()) + '\n')"
+	# The course pack itself (autograder/, helpers/ and the `autograder` command), editable.
+	$(PY) -c "import site, pathlib; pathlib.Path(site.getsitepackages()[0], 'section03_coursepack.pth').unlink(missing_ok=True)"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3" >/dev/null
 	./.ci/system-packages
 	# JupyterHub's proxy (configurable-http-proxy) for the hub tests, from jupyterhub/package-lock.json.
