@@ -314,6 +314,10 @@ def test_student_and_ta_journey(course, hub, login):
     ta.get_by_role("link", name="Submission #1").click()
     score = ta.locator(f"input.score#{written_id}")
     expect(score).to_be_visible()
+    # Formgrader binds the inputs to its models only once it has fetched them: wait for that
+    # state (typing earlier is lost, and no PUT is ever sent).
+    ta.wait_for_function("() => window.formgrader && formgrader.loaded && formgrader.grades.loaded"
+                         " && formgrader.comments.loaded", timeout=120_000)
     ta.locator(f"#{written_id}").scroll_into_view_if_needed()
     expect(ta.locator("body")).to_contain_text(WRITTEN_ANSWER)
     with ta.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"):
