@@ -44,7 +44,7 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 # Seeds the hidden tests' random inputs per student; created on first use, never committed.
-c.PrepareChecks.secret_file = os.path.join(c.CourseDirectory.root, ".autograder", "course_secret")
+c.PrepareChecks.secret_file = os.path.join(".autograder", "course_secret")  # in the course root
 
 # The sandbox (autograder/sandbox.py): bubblewrap, the student environment, limits.
 c.SandboxKernelManager.enabled = True

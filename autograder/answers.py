@@ -97,18 +97,24 @@ class PrepareChecks(NbGraderPreprocessor):
     """Plan each autograded test cell's hidden test (trusted; before execution)."""
 
     secret_file = Unicode(
-        "", help="file holding the course secret that seeds the hidden tests' random inputs"
+        "", help="file holding the course secret that seeds the hidden tests' random inputs; "
+                 "a relative path is relative to CourseDirectory.root"
     ).tag(config=True)
     checks_module = Unicode(
         "helpers.checks", help="the hidden tests: a module name or a .py file path"
     ).tag(config=True)
+
+    def secret_path(self) -> str:
+        """``secret_file``, relative to the course root that this run grades."""
+        root = self.config.CourseDirectory.get("root", "") or os.getcwd()
+        return os.path.join(root, self.secret_file)
 
     def preprocess(self, nb, resources):
         checks = load_checks(self.checks_module)
         info = state(resources)
         info["checks"] = checks
         nbg = resources.get("nbgrader", {})
-        secret = read_secret(self.secret_file) if self.secret_file else b"no course secret configured"
+        secret = read_secret(self.secret_path()) if self.secret_file else b"no course secret configured"
         student, notebook = str(nbg.get("student", "")), str(nbg.get("notebook", ""))
         names = [n for n in map(autograded_test_name, nb.cells) if n in checks.GRADED_NAMES]
 

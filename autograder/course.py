@@ -30,7 +30,6 @@ def load_config(root: Path) -> Config:
         cfg.CourseDirectory.db_url = os.environ.get("NBGRADER_DB_URL",
                                                     f"sqlite:///{root}/gradebook.db")
         # the grader's own files (course secret, font cache) live with the course
-        cfg.PrepareChecks.secret_file = str(root / ".autograder" / "course_secret")
         cfg.SandboxKernelManager.mpl_cache = str(root / ".autograder" / "mplcache")
     cfg.CourseDirectory.root = str(root)
     return cfg

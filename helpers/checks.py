@@ -682,8 +682,10 @@ def _distance_cases(rng):
 
 def _plan_distances(name, rng):
     slug = "modified-input" if any(m.slug == "modified-input" for m in _mistakes.for_answer(name)) else None
-    return function_plan(name, _distance_cases(rng), ref.compute_distances, _arrays_close,
-                          _explain_arrays, modified_slug=slug)
+    # float32 inputs summed in float32 are a correct style: allow float32's rounding (1e-5)
+    return function_plan(name, _distance_cases(rng), ref.compute_distances,
+                         lambda r, e: _arrays_close(r, e, rtol=1e-5, atol=1e-6),
+                         _explain_arrays, modified_slug=slug)
 
 
 # ======================================================================================

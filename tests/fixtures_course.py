@@ -61,7 +61,6 @@ here = os.path.dirname(os.path.abspath(__file__))
 c.CourseDirectory.root = here
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(here, "gradebook.db")
 c.PrepareChecks.checks_module = {checks!r}
-c.PrepareChecks.secret_file = os.path.join(here, ".autograder", "course_secret")
 c.SandboxKernelManager.mpl_cache = os.path.join(here, ".autograder", "mplcache")
 '''
 

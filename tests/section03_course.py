@@ -19,6 +19,7 @@ from nbgrader.api import Gradebook
 from autograder.build import REPO, nbgrader
 
 ASSIGNMENT = "section03"
+TEST_COURSE_SECRET = "section03-test-course-secret-0123456789abcdef"
 NOTEBOOKS = ("01_conv_arithmetic", "02_kernel_of_truth", "03_l1_vectorization", "04_vector_backprop")
 _DELIMS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n?", re.MULTILINE)
 
@@ -51,6 +52,9 @@ class Course:
     def create(cls, root: Path) -> "Course":
         """A course at ``root`` with section03's source and a freshly generated release."""
         shutil.copytree(REPO / "source", root / "source", symlinks=False)
+        # a fixed course secret: the hidden tests' random inputs are the same in every run
+        (root / ".autograder").mkdir(exist_ok=True)
+        (root / ".autograder" / "course_secret").write_text(TEST_COURSE_SECRET)
         course = cls(root)
         nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root, db_url=course.db_url)
         return course
