@@ -97,6 +97,10 @@ def login(browser, hub):
     def _login(user, next_url=None):
         ctx = browser.new_context(viewport={"width": 1400, "height": 900})
         ctx.set_default_timeout(60_000)
+        # Only the hub is reachable: requests elsewhere (a CDN in a page template) are refused
+        # at once instead of hanging until the network gives up, which can hold back a page's
+        # load event -- and with it formgrader's input handlers -- for minutes.
+        ctx.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
         contexts.append(ctx)
         page = ctx.new_page()
         page.goto(hub.url + "/hub/login" + (f"?next={next_url}" if next_url else ""))
@@ -314,10 +318,10 @@ def test_student_and_ta_journey(course, hub, login):
     ta.get_by_role("link", name="Submission #1").click()
     score = ta.locator(f"input.score#{written_id}")
     expect(score).to_be_visible()
-    # Formgrader binds the inputs to its models only once it has fetched them: wait for that
-    # state (typing earlier is lost, and no PUT is ever sent).
-    ta.wait_for_function("() => window.formgrader && formgrader.loaded && formgrader.grades.loaded"
-                         " && formgrader.comments.loaded", timeout=120_000)
+    # Formgrader binds the inputs to its models on the page's load event, once it has fetched
+    # them: wait for that state (typing earlier is lost, and no PUT is ever sent).
+    # (GradeUI marks a score input that needs grading once it is bound to its model.)
+    expect(ta.locator(f"input.score.needs_manual_grade#{written_id}")).to_be_visible(timeout=120_000)
     ta.locator(f"#{written_id}").scroll_into_view_if_needed()
     expect(ta.locator("body")).to_contain_text(WRITTEN_ANSWER)
     with ta.expect_response(lambda r: "/formgrader/api/grade/" in r.url and r.request.method == "PUT"):
