@@ -150,7 +150,8 @@ class SandboxedExecute(Execute):
             for problem in remove_tree(self._scratch) + remove_tree(self._log_path):
                 run["events"].append(f"clean-up: {problem}")
         agstate["stopped"] = stopped_at
-        self.nb.metadata["autograder_run"] = {k: run[k] for k in ("kernel", "timeouts", "truncated", "events")}
+        self.nb.metadata["autograder_run"] = {k: run[k] for k in ("kernel", "timeouts", "truncated", "events",
+                                                                    "kernel_log_tail")}
         return self.nb, self.resources
 
     # ---------------------------------------------------------------------------------

@@ -153,8 +153,9 @@ def grade_student(task: dict) -> dict:
                 zero_notebook(db_url, assignment, student, notebook)
             if graded_path.exists():
                 run = _run_record(graded_path)
-                info.update({k: run.get(k, [] if k != "kernel" else "ok")
-                             for k in ("kernel", "timeouts", "events", "truncated", "verdicts")})
+                defaults = {"kernel": "ok", "timeouts": [], "events": [], "truncated": [],
+                            "verdicts": {}, "kernel_log_tail": ""}
+                info.update({k: run.get(k, default) for k, default in defaults.items()})
                 if info["kernel"] != "ok":
                     result["issues"].append(f"{notebook}: {info['kernel']}")
                 for index in info["timeouts"]:

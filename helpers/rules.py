@@ -78,7 +78,6 @@ class LoopReport:
     loop_calls: tuple = ()
     imports: tuple = ()        # modules the reachable code imports or uses
     helpers: tuple = ()        # names from the course's helpers package it uses
-    unreadable: tuple = ()     # names bound in a way that cannot be followed
 
 
 # ------------------------------------------------------------------------------------------
@@ -157,6 +156,8 @@ def _scan_dynamic(tree: ast.AST, found: list[str]) -> None:
                 found.append(f"`{node.id}`")
             elif node.id.startswith("__") and node.id.endswith("__") and node.id not in ALLOWED_DUNDERS:
                 found.append(f"`{node.id}`")
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            found.append("`global`/`nonlocal` (it binds names out of sight)")
         elif isinstance(node, ast.Attribute):
             attr = node.attr
             if (attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS) \
@@ -204,6 +205,8 @@ def _bindings(cells: list[Cell]) -> dict[str, _Binding]:
             for name, binding in _bound_by(stmt, cell.student):
                 binding.nested = nested
                 table[name] = binding
+            if cell.student and isinstance(stmt, ast.Expr):
+                table.setdefault("\0statements", []).append(stmt)
     return table
 
 
@@ -303,9 +306,12 @@ def _follow(name: str, table, report: LoopReport, level: int, stack: tuple) -> N
         _visit(binding.node, table, report, level, stack, frozenset())
     elif binding.kind == "alias":
         _follow(binding.node.id, table, report, level, stack)
-    elif binding.kind == "other" and binding.student:
-        report.unreadable += (name,)
+    elif binding.kind in ("other", "value") and binding.student:
+        # a container filled later (ops.update(d=f), ops.append(f)) holds what those statements put in
         _visit(binding.node, table, report, level, stack, frozenset())
+        for stmt in table.get("\0statements", []):
+            if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(stmt)):
+                _visit(stmt, table, report, level, stack, frozenset())
 
 
 def _visit(node, table, report: LoopReport, level: int, stack: tuple, local: frozenset) -> None:
@@ -327,6 +333,14 @@ def _visit(node, table, report: LoopReport, level: int, stack: tuple, local: fro
         report.loop_calls += (looping,)
         report.count += 1
         report.depth = max(report.depth, level + 1)
+    if isinstance(node, ast.Call):
+        for arg in list(node.args) + [k.value for k in node.keywords]:
+            escaped = table.get(arg.id) if isinstance(arg, ast.Name) and arg.id not in local else None
+            if isinstance(escaped, _Binding) and escaped.student and escaped.kind in ("def", "lambda"):
+                # a function of the notebook handed on as a value can be called again and again
+                report.count += 1
+                report.depth = max(report.depth, level + 1)
+                report.loop_calls += (f"{arg.id} (passed on as a value)",)
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id not in local:
         _follow(node.id, table, report, level, stack)
     for child in ast.iter_child_nodes(node):

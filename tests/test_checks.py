@@ -291,3 +291,22 @@ def test_top_level_await_cells_are_read_like_the_kernel_reads_them():
     cells.append(Cell("import asyncio\nawait asyncio.sleep(0)\nexec('x = 1')\n", True, None))
     failure = grade("compute_distances_no_loops", namespace_of(*sources.items()), cells)
     assert failure is not None and failure.slug == "dynamic-code"
+
+
+IMPL = ("def _impl(X_test, X_train):\n    out = []\n    for i in range(X_test.shape[0]):\n"
+        "        out.append(np.abs(X_train - X_test[i].astype(float)).sum(axis=1))\n    return np.array(out)\n")
+
+
+@pytest.mark.parametrize("code", [
+    IMPL + "ops = {}\nops.update(d=_impl)\n" + NO_LOOP_HEAD + "    return ops['d'](X_test, X_train)\n",
+    IMPL + "ops = []\nops.append(_impl)\n" + NO_LOOP_HEAD + "    return ops[0](X_test, X_train)\n",
+    "def _setup():\n    global _rows\n    _rows = lambda a, b: np.array([np.abs(b - r).sum(1) for r in a])\n_setup()\n"
+    + NO_LOOP_HEAD + "    return _rows(X_test.astype(float), X_train)\n",
+    "def _rec(a, b, me):\n    if a.shape[0] == 0:\n        return np.zeros((0, b.shape[0]))\n"
+    "    head = np.abs(b - a[0].astype(float)).sum(axis=1)[None, :]\n"
+    "    return np.concatenate([head, me(a[1:], b, me)])\n"
+    + NO_LOOP_HEAD + "    return _rec(X_test, X_train, _rec)\n",
+], ids=["dict-update", "list-append", "global-in-setup", "function-passed-to-itself"])
+def test_loops_reached_through_containers_globals_or_passed_functions_count(code):
+    failure = _grade_notebook("compute_distances_no_loops", {"compute_distances_no_loops": code})
+    assert failure is not None and failure.slug in ("loop-in-no-loops", "dynamic-code")
