@@ -6,6 +6,10 @@ instructor's ``nbgrader generate_assignment section03`` and the TA's class gradi
 import os
 import sys
 
+import nbgrader
+
+import autograder
+
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 
 # nbgrader runs `alembic` as a subprocess to create or upgrade the gradebook; put this
@@ -99,8 +103,20 @@ c.GenerateSolution.preprocessors = [
 
 # Feedback: scores from the gradebook; the graded notebook is already sanitised and its test
 # cells hold only visible tests and the verdicts written by the grader.
+# Then, after grading, the handout's own animations from the answer key join the worked
+# examples; maths becomes MathML and long messages wrap, so the page reads offline (the
+# folder autograder/templates/feedback shadows the MathJax loader of nbgrader's "feedback"
+# template, which stays the page's template).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.sanitize.SanitizeOutputs",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+    "autograder.preprocessors.AddAnswerKeyPictures",
+    "autograder.mathml.MathToMathML",
+    "autograder.preprocessors.FeedbackCSS",
+]
+c.HTMLExporter.extra_template_basedirs = [
+    os.path.join(os.path.dirname(os.path.abspath(autograder.__file__)), "templates"),
+    # nbgrader's own "feedback" template (after ours, whose mathjax.html.j2 wins)
+    os.path.join(os.path.dirname(os.path.abspath(nbgrader.__file__)),
+                 "server_extensions", "formgrader", "templates"),
 ]

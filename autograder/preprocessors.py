@@ -1,8 +1,12 @@
 """nbgrader preprocessors of the course pack: one preprocessor, one job."""
+import copy
+import os
 import re
 
+import nbformat
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import Bool, Unicode
 
 _DELIMITER = re.compile(r"^[ \t]*(###|#|<!--)?[ \t]*(BEGIN|END) SOLUTION[ \t]*(-->)?[ \t]*\n?", re.MULTILINE)
 
@@ -46,3 +50,111 @@ class DropReleaseOnlyCells(DropCellsForOtherAudience):
     """For ``generate_solution``: the answer key gets no cell tagged ``release-only``."""
 
     drop_tag = Unicode("release-only").tag(config=True)
+
+
+class AddAnswerKeyPictures(NbGraderPreprocessor):
+    """Feedback only: after grading, the handout's own pictures join the student's notebook.
+
+    The release shows the sliding-filter animations and tilings on worked examples (cells
+    tagged ``release-only``) because the handout's own ``I``, ``F`` and sizes would show the
+    hand answers. Once a submission is graded those answers may be seen: this copies every
+    run of ``answer-key-only`` cells, with their outputs, from the executed answer key
+    (``CourseDirectory.solution_directory``, i.e. ``notebooks/<assignment>/``) into the
+    feedback, right after the worked examples that stand in for them. The cells come from the
+    course's own answer key, never from the submission, so they are added after sanitising.
+
+    A missing answer key is logged and the feedback is made without these pictures.
+    """
+
+    tag = Unicode("answer-key-only", help="answer key cells to copy into feedback").tag(config=True)
+    stand_in_tag = Unicode("release-only", help="release cells the copies follow").tag(config=True)
+    heading = Unicode(
+        "**From the answer key**, shown now that your work is graded: the questions' own "
+        "numbers, step by step.", help="markdown cell put before each copied run").tag(config=True)
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self._keys = {}
+
+    def answer_key_path(self, resources) -> str:
+        from nbgrader.coursedir import CourseDirectory
+
+        coursedir = CourseDirectory(config=self.config)
+        nbg = resources.get("nbgrader", {})
+        folder = coursedir.format_path(coursedir.solution_directory, ".", nbg.get("assignment", ""))
+        return os.path.join(folder, f"{nbg.get('notebook', '')}.ipynb")
+
+    def _answer_key(self, path: str):
+        if path not in self._keys:
+            try:
+                self._keys[path] = nbformat.read(path, as_version=4)
+            except (OSError, ValueError) as exc:
+                self.log.warning("no answer key pictures in feedback: cannot read %s (%s); "
+                                 "make it with `nbgrader generate_solution`", path, exc)
+                self._keys[path] = None
+        return self._keys[path]
+
+    def _runs(self, key):
+        """[(grade_id of the key cell before the run, [cells of the run])], in order."""
+        runs, anchor, in_run = [], None, False
+        for cell in key.cells:
+            tagged = self.tag in cell.metadata.get("tags", [])
+            if tagged and not in_run:
+                runs.append((anchor, []))
+            if tagged:
+                runs[-1][1].append(cell)
+            else:
+                anchor = cell.metadata.get("nbgrader", {}).get("grade_id", anchor)
+            in_run = tagged
+        return runs
+
+    def _copy(self, cell):
+        cell = copy.deepcopy(cell)
+        cell.metadata.pop("nbgrader", None)
+        cell.metadata.pop("deletable", None)
+        cell.metadata.pop("editable", None)
+        cell.metadata.setdefault("autograder", {})["from_answer_key"] = True
+        return cell
+
+    def preprocess(self, nb, resources):
+        key = self._answer_key(self.answer_key_path(resources))
+        if key is None:
+            return nb, resources
+        for anchor, cells in reversed(self._runs(key)):
+            ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+            if anchor not in ids:
+                self.log.warning("answer key pictures after %r left out: the submission has "
+                                 "no such cell", anchor)
+                continue
+            at = ids.index(anchor) + 1
+            while at < len(nb.cells) and self.stand_in_tag in nb.cells[at].metadata.get("tags", []):
+                at += 1
+            intro = nbformat.v4.new_markdown_cell(self.heading)
+            intro.metadata["autograder"] = {"from_answer_key": True}
+            nb.cells[at:at] = [intro, *map(self._copy, cells)]
+        return nb, resources
+
+
+class FeedbackCSS(CSSHTMLHeaderPreprocessor):
+    """nbconvert's CSS header for the feedback page, plus rules that keep it readable.
+
+    A hidden test's verdict or a traceback is one long line in a ``<pre>``; nbgrader's page
+    cuts it off at the cell's edge. Here output text wraps, and display maths (MathML, see
+    :mod:`autograder.mathml`) gets some room.
+    """
+
+    # nbgrader registers its converters' preprocessors without enabling them, and nbconvert's
+    # CSS preprocessor is off by default (NbGraderPreprocessor's are on).
+    enabled = Bool(True).tag(config=True)
+    extra_css = Unicode("""
+div.output_area pre, div.output_subarea pre, div.output_text pre {
+  white-space: pre-wrap;
+  overflow-wrap: anywhere;
+}
+math[display="block"] { margin: 0.6em 0; font-size: 1.1em; }
+""", help="CSS added after nbconvert's").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        nb, resources = super().preprocess(nb, resources)
+        resources["inlining"]["css"].append(self.extra_css)
+        return nb, resources

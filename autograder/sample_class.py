@@ -14,33 +14,20 @@ Built from the course's own files, so it follows the notebooks as they change:
 """
 from __future__ import annotations
 
-import re
 import shutil
 import sys
 from pathlib import Path
 
-import nbformat
-
-from .course import REPO_ROOT, Course
-
-ASSIGNMENT = "section03"
-_DELIMS = re.compile(r"^[ \t]*(###|#|<!--)?[ \t]*(BEGIN|END) SOLUTION[ \t]*(-->)?[ \t]*\n?",
-                     re.MULTILINE)
-TIMESTAMP = "2030-01-15 17:00:00.000000 UTC"
+from .course import Course
+from .coursebuild import ASSIGNMENT, create_course, solution_sources, write_submission
 
 
-def solution_sources(source_dir: Path) -> dict[str, dict[str, str]]:
-    """notebook -> {grade_id: solution source} for every answer cell (code and written)."""
-    out = {}
-    for path in sorted(source_dir.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        out[path.stem] = {c.metadata["nbgrader"]["grade_id"]: _DELIMS.sub("", c.source)
-                          for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
-    return out
+def mistake_students(all_mistakes: bool = False) -> dict[str, object]:
+    """student name -> the :class:`helpers.mistakes.Mistake` that student makes.
 
-
-def _mistake_students(all_mistakes: bool) -> dict[str, object]:
-    sys.path.insert(0, str(REPO_ROOT)) if str(REPO_ROOT) not in sys.path else None
+    One student per distinct mistake (slug) by default; with ``all_mistakes``, one per
+    catalogue entry.
+    """
     from helpers.mistakes import CATALOGUE
 
     students, seen = {}, set()
@@ -51,6 +38,13 @@ def _mistake_students(all_mistakes: bool) -> dict[str, object]:
         name = f"mistake-{mistake.slug}" if not all_mistakes else f"mistake-{mistake.answer}-{mistake.slug}"
         students[name] = mistake
     return students
+
+
+def with_answer(key: dict, notebook: str, answer: str, code: str) -> dict:
+    """A copy of the answers ``key`` (notebook -> {grade_id: source}) with one cell replaced."""
+    answers = {nb: dict(cells) for nb, cells in key.items()}
+    answers[notebook][answer] = code
+    return answers
 
 
 def _hostile(gradebook: Path, source: Path) -> dict[str, tuple[str, str, str]]:
@@ -78,51 +72,25 @@ def _hostile(gradebook: Path, source: Path) -> dict[str, tuple[str, str, str]]:
     }
 
 
-def _write_student(course_root: Path, student: str, release: Path,
-                   answers: dict[str, dict[str, str]]) -> None:
-    folder = course_root / "submitted" / student / ASSIGNMENT
-    folder.mkdir(parents=True, exist_ok=True)
-    for path in sorted(release.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        fill = answers.get(path.stem, {})
-        for cell in nb.cells:
-            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if gid in fill:
-                cell.source = fill[gid]
-        nbformat.write(nb, folder / path.name)
-    (folder / "timestamp.txt").write_text(TIMESTAMP)
-
-
 def build_sample_class(root: Path, *, all_mistakes: bool = False) -> dict[str, str]:
     """Create the demo course at ``root`` (replaced); return {student: what they did}."""
-    from .build import nbgrader
-
     root = Path(root).resolve()
     if root.exists():
         shutil.rmtree(root)
-    root.mkdir(parents=True)
-    shutil.copytree(REPO_ROOT / "source" / ASSIGNMENT, root / "source" / ASSIGNMENT, symlinks=False)
-    nbgrader("generate_assignment", ASSIGNMENT, "--force", root=root,
-             db_url=f"sqlite:///{root}/gradebook.db")
-    release = root / "release" / ASSIGNMENT
+    create_course(root)
     key = solution_sources(root / "source" / ASSIGNMENT)
     described = {"key": "the answer key", "blank": "the release, untouched"}
-    _write_student(root, "key", release, key)
-    _write_student(root, "blank", release, {})
-    for student, mistake in _mistake_students(all_mistakes).items():
-        answers = {nb: dict(cells) for nb, cells in key.items()}
-        answers[mistake.notebook][mistake.answer] = mistake.code
-        _write_student(root, student, release, answers)
+    write_submission(root, "key", key)
+    write_submission(root, "blank", {})
+    for student, mistake in mistake_students(all_mistakes).items():
+        write_submission(root, student, with_answer(key, mistake.notebook, mistake.answer, mistake.code))
         described[student] = f"{mistake.slug} in {mistake.answer}"
     hostile = _hostile(root / "gradebook.db", root / "source" / ASSIGNMENT / "01_conv_arithmetic.ipynb")
     for student, (notebook, answer, code) in hostile.items():
-        answers = {nb: dict(cells) for nb, cells in key.items()}
-        if student in ("hostile-infinite-loop", "hostile-planted-checks", "hostile-memory-bomb",
-                       "hostile-rewrites-tests"):
-            answers[notebook][answer] = code
-        else:
-            answers[notebook][answer] = answers[notebook][answer] + "\n" + code
-        _write_student(root, student, release, answers)
+        if student not in ("hostile-infinite-loop", "hostile-planted-checks", "hostile-memory-bomb",
+                           "hostile-rewrites-tests"):
+            code = key[notebook][answer] + "\n" + code
+        write_submission(root, student, with_answer(key, notebook, answer, code))
         described[student] = {
             "hostile-infinite-loop": "conv_output_size never returns",
             "hostile-os-exit": "os._exit(1) in notebook 03",

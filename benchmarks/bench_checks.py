@@ -16,13 +16,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from helpers import checks  # noqa: E402
 from helpers.rules import Cell  # noqa: E402
 from tests.answer_harness import grade, namespace_of  # noqa: E402
-from tests.section03_course import NOTEBOOKS, solution_sources  # noqa: E402
+from autograder.coursebuild import NOTEBOOKS, solution_sources  # noqa: E402
 
 
 def main():
     print(f"{'notebook':24s} {'checks':>6s} {'seconds':>8s}")
     for notebook in NOTEBOOKS:
-        sources = solution_sources(notebook)
+        sources = solution_sources(code_only=True)[notebook]
         namespace = namespace_of(*sources.items())
         cells = [Cell(src, True, gid) for gid, src in sources.items()]
         names = [n for n in checks.GRADED_NAMES if n in sources]

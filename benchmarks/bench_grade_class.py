@@ -27,26 +27,19 @@ sys.path.insert(0, str(REPO))
 
 
 def build_class(root: Path, students: int) -> list[str]:
-    from autograder.sample_class import (_mistake_students, _write_student, build_sample_class,
-                                         solution_sources)
+    from autograder.coursebuild import create_course, solution_sources, write_submission
+    from autograder.sample_class import mistake_students, with_answer
 
-    build_sample_class(root)  # course + gradebook + a sample class we then replace
-    shutil.rmtree(root / "submitted")
-    release = root / "release" / "section03"
+    create_course(root)
     key = solution_sources(root / "source" / "section03")
-    plans = [("key", {}), ("blank", None)] + [
-        (name, m) for name, m in _mistake_students(all_mistakes=True).items()]
+    plans = [("key", key), ("blank", {})] + [
+        (name, with_answer(key, m.notebook, m.answer, m.code))
+        for name, m in mistake_students(all_mistakes=True).items()]
     names = []
     for i in range(students):
-        label, mistake = plans[i % len(plans)]
+        label, answers = plans[i % len(plans)]
         name = f"s{i:03d}-{label}"[:40]
-        if mistake is None:
-            answers = {}
-        else:
-            answers = {nb: dict(cells) for nb, cells in key.items()}
-            if mistake:
-                answers[mistake.notebook][mistake.answer] = mistake.code
-        _write_student(root, name, release, answers)
+        write_submission(root, name, answers)
         names.append(name)
     return names
 

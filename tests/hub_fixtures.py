@@ -1,7 +1,7 @@
 """Shared pieces of the JupyterHub / exchange tests.
 
-* a course directory in a temporary folder, holding either the real ``section03`` (copied from
-  ``source/section03`` when it exists) or a tiny toy assignment built here;
+* a course directory in a temporary folder holding ``section03`` (its files from
+  :mod:`autograder.coursebuild`, the builder the demo and the other tests use);
 * people (a TA, students) who run nbgrader's real command-line apps as subprocesses, each with
   their own HOME and the nbgrader configuration from ``jupyterhub/`` that the hub gives them;
 * notebook surgery: filling a fetched notebook's answer cells the way a student would.
@@ -20,70 +20,13 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.coursebuild import ANSWER_KEY, ASSIGNMENT, SOURCE, fill_answers, solution_sources
+
 REPO = Path(__file__).resolve().parents[1]
 HUB_DIR = REPO / "jupyterhub"
 COURSE_ID = "dl-section03"
-REAL_ASSIGNMENT = "section03"
-TOY_ASSIGNMENT = "toy"
-HIDDEN_MARKER = "HIDDEN-TEST-MARKER-5f3a"
 
 ARTIFACTS = REPO / "tests" / "artifacts"
-
-
-def real_assignment_available() -> bool:
-    src = REPO / "source" / REAL_ASSIGNMENT
-    return src.is_dir() and any(src.glob("*.ipynb"))
-
-
-def choose_assignment() -> str:
-    """section03 when it exists, else the toy; HUB_TEST_ASSIGNMENT=toy|section03 forces one."""
-    forced = os.environ.get("HUB_TEST_ASSIGNMENT")
-    if forced:
-        return forced
-    return REAL_ASSIGNMENT if real_assignment_available() else TOY_ASSIGNMENT
-
-
-# --------------------------------------------------------------------------- toy assignment
-
-def _cell_md(grade_id=None, source="", **nb):
-    cell = nbformat.v4.new_markdown_cell(source)
-    if grade_id:
-        cell.metadata["nbgrader"] = dict(grade_id=grade_id, schema_version=3, **nb)
-    return cell
-
-
-def _cell_code(grade_id=None, source="", **nb):
-    cell = nbformat.v4.new_code_cell(source)
-    if grade_id:
-        cell.metadata["nbgrader"] = dict(grade_id=grade_id, schema_version=3, **nb)
-    return cell
-
-
-def toy_notebook() -> nbformat.NotebookNode:
-    """One autograded answer, its test (visible + hidden), one written answer."""
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [
-        _cell_md(None, "# Toy problem\nImplement `square(x)` and explain it in words."),
-        _cell_code(
-            "square",
-            "def square(x):\n    ### BEGIN SOLUTION\n    return x * x\n    ### END SOLUTION",
-            solution=True, grade=False, locked=False, task=False,
-        ),
-        _cell_code(
-            "test_square",
-            "assert square(3) == 9\n### BEGIN HIDDEN TESTS\n"
-            f"assert square(-2) == 4  # {HIDDEN_MARKER}\n### END HIDDEN TESTS",
-            solution=False, grade=True, locked=True, points=2, task=False,
-        ),
-        _cell_md(
-            "explain",
-            "### BEGIN SOLUTION\nIt multiplies x by itself.\n### END SOLUTION",
-            solution=True, grade=True, locked=False, points=1, task=False,
-        ),
-        _cell_code(None, "print('square(4) =', square(4))"),
-    ]
-    return nb
 
 
 # --------------------------------------------------------------------------- course + people
@@ -91,7 +34,7 @@ def toy_notebook() -> nbformat.NotebookNode:
 class Course:
     """A course directory (the TA's checkout of the course pack) in a temporary folder."""
 
-    def __init__(self, base: Path, assignment: str):
+    def __init__(self, base: Path, assignment: str = ASSIGNMENT):
         self.base = Path(base)
         self.root = self.base / "course"
         self.exchange = self.base / "exchange"
@@ -103,13 +46,10 @@ class Course:
         os.chmod(self.exchange, 0o1777)
         self.homes.mkdir()
         shutil.copy(REPO / "nbgrader_config.py", self.root / "nbgrader_config.py")
-        src = self.root / "source" / assignment
-        if assignment == TOY_ASSIGNMENT:
-            src.mkdir(parents=True)
-            nbformat.write(toy_notebook(), src / "toy.ipynb")
-        else:
-            shutil.copytree(REPO / "source" / assignment, src,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+        ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+        shutil.copytree(SOURCE, self.root / "source" / assignment, symlinks=False, ignore=ignore)
+        # the answer key: feedback shows the handout's own pictures from it
+        shutil.copytree(ANSWER_KEY, self.root / "notebooks" / assignment, symlinks=False, ignore=ignore)
 
     def write_roster(self, students) -> Path:
         path = self.base / "roster.csv"
@@ -165,44 +105,29 @@ class Person:
 
 # --------------------------------------------------------------------------- notebooks
 
-_SOLUTION = re.compile(r"^[ \t]*(###|#)?\s*(BEGIN|END) SOLUTION\s*$\n?", re.M)
-_STUB = re.compile(r"^[ \t]*(# YOUR CODE HERE|raise NotImplementedError\(\))[ \t]*$\n?", re.M)
-
-
 def solution_cells(source_nb: Path) -> dict:
-    """grade_id -> the instructor's solution with the delimiters taken out."""
+    """grade_id -> the instructor's solution as a student types it; an empty written answer
+    gets a sentence, so it reaches the TA as something to grade."""
+    source_nb = Path(source_nb)
     nb = nbformat.read(source_nb, as_version=4)
+    written = {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+               if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("solution")}
     out = {}
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            src = cell.source
-            src = re.sub(r"=== BEGIN MARK SCHEME ===.*?=== END MARK SCHEME ===\n?", "", src, flags=re.S)
-            src = _SOLUTION.sub("", src).strip()
-            if cell.cell_type == "markdown" and (not src or src == "YOUR ANSWER HERE"):
-                src = "A written answer, in my own words."
-            out[meta["grade_id"]] = src
+    for gid, src in solution_sources(source_nb.parent)[source_nb.stem].items():
+        src = src.strip()
+        if gid in written and (not src or src == "YOUR ANSWER HERE"):
+            src = "A written answer, in my own words."
+        out[gid] = src
     return out
-
-
-def fill_answers(student_nb: Path, answers: dict) -> list:
-    """Replace the answer cells named in `answers`; returns the grade_ids filled."""
-    nb = nbformat.read(student_nb, as_version=4)
-    filled = []
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers and cell.metadata["nbgrader"].get("solution"):
-            cell.source = answers[gid]
-            filled.append(gid)
-    nbformat.write(nb, student_nb)
-    return filled
 
 
 def solve(course: Course, student_dir: Path) -> None:
     """Answer every answer cell of every fetched notebook with the instructor's solution."""
     for nb_path in sorted(student_dir.glob("*.ipynb")):
         answers = solution_cells(course.root / "source" / course.assignment / nb_path.name)
-        fill_answers(nb_path, answers)
+        nb = nbformat.read(nb_path, as_version=4)
+        fill_answers(nb, answers)
+        nbformat.write(nb, nb_path)
 
 
 def notebook_text(path: Path) -> str:

@@ -10,7 +10,6 @@ from collections import defaultdict
 import pytest
 
 from helpers.mistakes import CATALOGUE
-from tests.section03_course import Course
 
 pytestmark = pytest.mark.nbgrader
 
@@ -32,8 +31,8 @@ CASES = [(student, mistake) for student, (_nb, answers) in STUDENTS.items() for 
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    course = Course.create(tmp_path_factory.mktemp("course"))
+def course(section03_course):
+    course = section03_course()
     for student, (notebook, answers) in STUDENTS.items():
         course.submit(student, notebook, {answer: m.code for answer, m in answers.items()})
     course.autograde()

@@ -5,7 +5,7 @@ One course is graded once per module (about a minute); each test reads one promi
 """
 import pytest
 
-from tests.section03_course import NOTEBOOKS, Course, graded_cells
+from autograder.coursebuild import NOTEBOOKS, graded_cells
 
 pytestmark = pytest.mark.nbgrader
 
@@ -107,8 +107,8 @@ def backward(cache, df=1.0):
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    course = Course.create(tmp_path_factory.mktemp("course"))
+def course(section03_course):
+    course = section03_course()
     for notebook in NOTEBOOKS:
         course.submit("key", notebook)
         course.submit("blank", notebook, solved=False)

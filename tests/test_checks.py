@@ -13,15 +13,15 @@ from helpers import checks
 from helpers.mistakes import CATALOGUE
 from helpers.rules import Cell
 from tests.answer_harness import grade, namespace_of, value
-from tests.section03_course import NOTEBOOKS, solution_sources
+from autograder.coursebuild import NOTEBOOKS, solution_sources
 
-SOLUTIONS = {gid: (nb, src) for nb in NOTEBOOKS for gid, src in solution_sources(nb).items()}
+SOLUTIONS = {gid: (nb, src) for nb in NOTEBOOKS for gid, src in solution_sources(code_only=True)[nb].items()}
 
 
 def _grade_notebook(name, replace=None):
     """Grade ``name`` in its notebook: the answer key with the cells in ``replace`` swapped in."""
     notebook = SOLUTIONS[name][0]
-    sources = dict(solution_sources(notebook))
+    sources = dict(solution_sources(code_only=True)[notebook])
     sources.update(replace or {})
     cells = [Cell(src, True, gid) for gid, src in sources.items()]
     return grade(name, namespace_of(*sources.items()), cells)
@@ -48,7 +48,7 @@ def test_answer_key_passes(name):
 def test_answer_key_passes_on_every_students_random_inputs(seed):
     for name in checks.GRADED_NAMES:
         notebook = SOLUTIONS[name][0]
-        sources = solution_sources(notebook)
+        sources = solution_sources(code_only=True)[notebook]
         cells = [Cell(src, True, gid) for gid, src in sources.items()]
         assert grade(name, namespace_of(*sources.items()), cells, seed=seed) is None, name
 
@@ -137,7 +137,7 @@ def test_shape_functions_built_on_a_size_function_without_validation_keep_their_
 
 def test_a_size_function_that_changes_its_answers_later_gives_stubs_no_carry_forward_credit():
     size = ("_state = {'shape_called': False}\n"
-            + solution_sources("01_conv_arithmetic")["conv_output_size"].replace(
+            + solution_sources(code_only=True)["01_conv_arithmetic"]["conv_output_size"].replace(
                 "def conv_output_size(n, F, S=1, P=0):",
                 "def conv_output_size(n, F, S=1, P=0):\n    if _state['shape_called']:\n"
                 "        raise ValueError('no')", 1))
@@ -242,7 +242,7 @@ def test_timeit_magic_is_plain_code():
 
 def test_code_hidden_in_an_added_cell_is_found():
     notebook = SOLUTIONS["compute_distances_no_loops"][0]
-    sources = dict(solution_sources(notebook))
+    sources = dict(solution_sources(code_only=True)[notebook])
     cells = [Cell(src, True, gid) for gid, src in sources.items()]
     cells.append(Cell("exec('x = 1')\n", True, None))
     failure = grade("compute_distances_no_loops", namespace_of(*sources.items()), cells)
@@ -286,7 +286,7 @@ def test_future_imports_that_change_the_syntax_break_the_plain_code_rule():
 
 def test_top_level_await_cells_are_read_like_the_kernel_reads_them():
     notebook = SOLUTIONS["compute_distances_no_loops"][0]
-    sources = dict(solution_sources(notebook))
+    sources = dict(solution_sources(code_only=True)[notebook])
     cells = [Cell(src, True, gid) for gid, src in sources.items()]
     cells.append(Cell("import asyncio\nawait asyncio.sleep(0)\nexec('x = 1')\n", True, None))
     failure = grade("compute_distances_no_loops", namespace_of(*sources.items()), cells)

@@ -7,7 +7,6 @@ feedback -> the students fetch their feedback -> grades export with dave at zero
 
 Every command is `python -m nbgrader ...` in a subprocess, as the person who runs it: own HOME,
 the nbgrader configuration from jupyterhub/ (student or grader), the exchange in a tmp dir.
-Uses the real section03 when source/section03 has notebooks, else a toy assignment.
 """
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ import pytest
 from nbgrader.api import MissingEntry
 
 from tests.hub_fixtures import (
-    COURSE_ID, Course, Person, choose_assignment, feedback_leaks, hidden_test_lines,
+    COURSE_ID, Course, Person, feedback_leaks, hidden_test_lines,
     notebook_text, solve,
 )
 

@@ -9,7 +9,7 @@ import pytest
 
 from autograder.build import REPO
 from helpers import rules
-from tests.section03_course import ASSIGNMENT, NOTEBOOKS, Course, graded_cells
+from autograder.coursebuild import ASSIGNMENT, NOTEBOOKS, graded_cells
 
 SOURCE = REPO / "source" / ASSIGNMENT
 
@@ -90,8 +90,8 @@ NOTEBOOK_OF = {"q2a": "02_kernel_of_truth", "q2b": "02_kernel_of_truth", "q2c": 
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    course = Course.create(tmp_path_factory.mktemp("fair"))
+def graded(section03_course):
+    course = section03_course("fair")
     for answer, code in WRONG.items():
         course.submit(f"only-{answer.replace('_', '-')}", NOTEBOOK_OF[answer], {answer: code})
     course.submit("skips-hand-answers", "02_kernel_of_truth", {g: "" for g in ("q2a", "q2b", "q2c")})

@@ -109,11 +109,11 @@ def test_release_contains_no_model_answer_of_a_written_question():
 
 
 def test_release_stubs_every_answer_cell():
-    from tests.section03_course import NOTEBOOKS, solution_sources
+    from autograder.coursebuild import NOTEBOOKS, solution_sources
 
     for notebook in NOTEBOOKS:
         nb = nbformat.read(REPO / "release" / ASSIGNMENT / f"{notebook}.ipynb", as_version=4)
         stubs = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells
                  if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
-        assert set(stubs) == set(solution_sources(notebook))
+        assert set(stubs) == set(solution_sources(code_only=True)[notebook])
         assert all("raise NotImplementedError()" in src for src in stubs.values())

@@ -16,7 +16,7 @@ from nbgrader.api import Gradebook
 
 from autograder.course import Course
 from autograder.grade import Options, grade_class
-from tests.fixtures_course import ADD_SOLUTION, ASSIGNMENT, ToyCourse, shared_dir
+from tests.toy_course import ADD_SOLUTION, ASSIGNMENT, ToyCourse
 
 pytestmark = pytest.mark.nbgrader
 
@@ -65,8 +65,8 @@ def _build(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    root = shared_dir(tmp_path_factory, "graded-class", _build)
+def graded(build_once):
+    root = build_once("graded-class", _build)
     toy = ToyCourse(root / "course", root / "course-trusted")
     return toy, root, json.loads((root / "runs.json").read_text())
 
@@ -230,9 +230,9 @@ def _build_small(root: Path) -> None:
 
 
 @pytest.fixture
-def small_class(tmp_path_factory, tmp_path):
+def small_class(build_once, tmp_path):
     """A graded two-student class, copied fresh for each test (graded once per run)."""
-    root = shared_dir(tmp_path_factory, "small-class", _build_small)
+    root = build_once("small-class", _build_small)
     shutil.copytree(root / "course", tmp_path / "course")
     shutil.copytree(root / "course-trusted", tmp_path / "course-trusted")
     return ToyCourse(tmp_path / "course", tmp_path / "course-trusted")

@@ -2,7 +2,7 @@
 
 For every attack: the batch completes, the honest students' grades are what they earned,
 the attacker gains nothing, and the reason is on record. The class is graded once per test
-run (see ``shared_dir``); each test reads one behaviour from it.
+run (see the ``build_once`` fixture); each test reads one behaviour from it.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from autograder.fstree import remove_tree, walk
 from autograder.grade import Options, grade_class
-from tests.fixtures_course import ADD_SOLUTION, MUL_SOLUTION, ToyCourse, shared_dir
+from tests.toy_course import ADD_SOLUTION, MUL_SOLUTION, ToyCourse
 
 pytestmark = pytest.mark.nbgrader
 
@@ -261,8 +261,8 @@ def _build(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def hostile(tmp_path_factory):
-    root = shared_dir(tmp_path_factory, "hostile-class", _build)
+def hostile(build_once):
+    root = build_once("hostile-class", _build)
     toy = ToyCourse(root / "course", root / "course-trusted")
     run = json.loads((root / "run.json").read_text())
     return toy, run
@@ -601,8 +601,8 @@ def _build_other_paths(root: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def other_paths(tmp_path_factory):
-    root = shared_dir(tmp_path_factory, "hostile-other-paths", _build_other_paths)
+def other_paths(build_once):
+    root = build_once("hostile-other-paths", _build_other_paths)
     return json.loads((root / "scores.json").read_text())
 
 

@@ -30,7 +30,7 @@ import pytest
 
 from tests.hub_fixtures import (
     ARTIFACTS, CHP, CHROMIUM, CHROMIUM_ARGS, COURSE_ID, Course, Hub, Person,
-    choose_assignment, feedback_leaks, hidden_test_lines, solution_cells,
+    feedback_leaks, hidden_test_lines, solution_cells,
 )
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -41,8 +41,8 @@ pytestmark = pytest.mark.browser
 SHOTS = ARTIFACTS / "hub"
 STUDENTS = ["alice", "bob"]
 GRADERS = ["ta1"]
-LAB_NOTEBOOK = {"section03": "02_kernel_of_truth", "toy": "toy"}
-WRITTEN = {"section03": ("01_conv_arithmetic", "q1i"), "toy": ("toy", "explain")}
+LAB_NOTEBOOK = "02_kernel_of_truth"
+WRITTEN = ("01_conv_arithmetic", "q1i")
 WRITTEN_ANSWER = ("Training a deep conv net on two GPUs with ReLU activations, and dropout to "
                   "fight overfitting.")
 TA_COMMENT = "Good: ReLU and GPUs. Mention dropout's effect on the fully connected layers too."
@@ -64,7 +64,7 @@ def shot(page, name, locator=None):
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    course = Course(tmp_path_factory.mktemp("hub"), choose_assignment())
+    course = Course(tmp_path_factory.mktemp("hub"))
     ta = Person(course, "ta1", "grader")
     ta.nbgrader("db", "student", "import", str(course.write_roster(STUDENTS)))
     ta.nbgrader("generate_assignment", course.assignment)
@@ -218,8 +218,8 @@ def run_all(page, nb, nb_path):
 def test_student_and_ta_journey(course, hub, login):
     aid = course.assignment
     source = course.root / "source" / aid
-    lab_nb = LAB_NOTEBOOK[aid]
-    written_nb, written_id = WRITTEN[aid]
+    lab_nb = LAB_NOTEBOOK
+    written_nb, written_id = WRITTEN
     home = course.homes / "alice"
 
     # --- student: log in, Assignments tab, fetch ---------------------------------------------

@@ -16,7 +16,7 @@ from autograder.grade import Options, grade_class
 from autograder.sandbox import (SandboxKernelManager, SandboxUnavailable, bwrap_argv,
                                 check_sandbox, copy_submission, foreign_site_packages, kernel_env,
                                 student_python)
-from tests.fixtures_course import ToyCourse
+from tests.toy_course import ToyCourse
 
 
 # -- detection -------------------------------------------------------------------------------

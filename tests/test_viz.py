@@ -180,8 +180,8 @@ def test_pool_winner_is_never_a_padding_cell_and_holds_the_max():
         assert p <= r < p + 4 and p <= c < p + 4, "winner drawn on a padding cell"
         assert I[r - p, c - p] == window.max()
         assert fr["winner_visible"]
-        # the star sits inside the winner's cell
-        assert c < fr["marker"][0] < c + 1 and r < fr["marker"][1] < r + 1
+        # the star sits on the winner's cell (its top-right corner, clear of the number)
+        assert (fr["marker"][0], fr["marker"][1]) == (c + 1, r)
         for (a, b), v in np.ndenumerate(window):
             assert fr["values"][f"window-value-{a}-{b}"] == v
 
@@ -211,6 +211,59 @@ def test_pool_padding_cells_are_hatched_and_show_minus_infinity():
     for k in pads:
         r, c = k.split("-")[1:]
         assert g[k].get_hatch() and g[f"input-value-{r}-{c}"].get_text() == "\u2212∞"
+
+
+def _extent(fig, artist):
+    fig.canvas.draw()
+    return artist.get_window_extent(fig.canvas.get_renderer())
+
+
+@pytest.mark.parametrize("draw", [lambda: viz.draw_conv_step(I, F, 2, 1),
+                                  lambda: viz.draw_pool_step(I, 3, 3, 1)],
+                         ids=["conv zero", "pool minus infinity"])
+def test_padding_values_sit_on_an_opaque_box_the_hatch_does_not_cross(draw):
+    fig = draw()
+    g = by_gid(fig)
+    for k in (k for k in g if k.startswith("padding-")):
+        text = g["input-value-" + k.removeprefix("padding-")]
+        box = text.get_bbox_patch()
+        assert box is not None, f"{k}: the hatch lines run through its value"
+        assert box.get_facecolor()[:3] == (1.0, 1.0, 1.0) and box.get_alpha() >= 0.8
+        outer, inner = _extent(fig, box), _extent(fig, text)
+        assert outer.x0 <= inner.x0 and outer.x1 >= inner.x1
+        assert outer.y0 <= inner.y0 and outer.y1 >= inner.y1
+
+
+def test_pool_window_values_in_padding_get_the_same_box_while_sliding():
+    frames = run_frames(viz.animate_pool(I, 3, 3, 1), lambda g: {
+        k: (a.get_text(), a.get_bbox_patch() is not None)
+        for k, a in g.items() if k.startswith("window-value-")})
+    boxed = {text for frame in frames for text, has_box in frame.values() if has_box}
+    unboxed = {text for frame in frames for text, has_box in frame.values() if not has_box}
+    assert boxed == {"\u2212∞"} and "\u2212∞" not in unboxed
+
+
+def _marker_extent(fig, line):
+    """Display-space box of a one-point marker line (its marker size is in points)."""
+    fig.canvas.draw()
+    cx, cy = line.get_transform().transform(np.ravel(line.get_data()))
+    half = line.get_markersize() * fig.dpi / 72 / 2
+    return matplotlib.transforms.Bbox([[cx - half, cy - half], [cx + half, cy + half]])
+
+
+@pytest.mark.parametrize("x", [I, -37 * I], ids=["one digit", "wide negative numbers"])
+def test_pool_winner_star_never_covers_the_winning_number(x):
+    steps = len(viz.draw_pool_step(x, 3, 3, 1)._sliding_picture.steps)
+    for k in range(steps):
+        fig = viz.draw_pool_step(x, 3, 3, 1, step=k + 1)
+        g, st = by_gid(fig), fig._sliding_picture.steps[k]
+        r, c = st.winner_padded
+        pairs = [(g["winner-marker"], g[f"input-value-{r}-{c}"])]
+        i, j = st.winner
+        pairs.append((g["winner-window-marker"], g[f"window-value-{i}-{j}"]))
+        for star, digits in pairs:
+            assert not _marker_extent(fig, star).overlaps(_extent(fig, digits)), (
+                f"step {k + 1}: the star covers {digits.get_text()!r}")
 
 
 def test_window_is_a_thick_okabe_ito_outline_not_just_colour():

@@ -88,6 +88,10 @@ _INK = "#000000"
 _GRID = "#333333"
 _PAD_INK = "#595959"
 _PAD_HATCH = "#8C8C8C"
+# Padding values sit on a small white box so the hatch lines never strike through "0" or "−∞".
+_PAD_LABEL_BOX = dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.9)
+# The winner's star sits on the cell's top-right corner, clear of the digits centred in it.
+_STAR_AT = (1.0, 0.0)
 
 # Text always uses the DejaVu Sans files bundled with matplotlib (never a system copy), so
 # renders are the same on every machine.
@@ -233,7 +237,7 @@ class _StepPicture:
                     self._rect(c, r, 1, 1, f"padding-{r}-{c}", hatch="//",
                                hatchcolor=_PAD_HATCH, zorder=1)
                     self._num(c + 0.5, r + 0.5, pad_value_text, f"input-value-{r}-{c}",
-                              color=_PAD_INK)
+                              color=_PAD_INK, bbox=_PAD_LABEL_BOX)
                 else:
                     self._rect(c, r, 1, 1, f"input-cell-{r}-{c}", zorder=1)
                     self._num(c + 0.5, r + 0.5, fmt(xp[r, c]), f"input-value-{r}-{c}")
@@ -455,7 +459,7 @@ class _PoolPicture(_StepPicture):
         marker_size = 0.38 * self.cell_pt
         self._rect(0, 0, 1, 1, "winner", fill=False, edgecolor=vc, linewidth=lw, zorder=7,
                    joinstyle="miter")
-        self._add(self.ax.add_line(Line2D([0.82], [0.2], marker="*", markersize=marker_size,
+        self._add(self.ax.add_line(Line2D([_STAR_AT[0]], [_STAR_AT[1]], marker="*", markersize=marker_size,
                                           color=vc, markeredgecolor=_INK, markeredgewidth=0.8,
                                           linestyle="none", zorder=8)), "winner-marker")
         x = self.wp + gap
@@ -471,7 +475,7 @@ class _PoolPicture(_StepPicture):
                     self._num(x + j + 0.5, fy + i + 0.5, "", f"window-value-{i}-{j}")
             self._rect(x, fy, 1, 1, "winner-window", fill=False, edgecolor=vc, linewidth=lw,
                        zorder=7, joinstyle="miter")
-            self._add(self.ax.add_line(Line2D([x + 0.82], [fy + 0.2], marker="*",
+            self._add(self.ax.add_line(Line2D([x + _STAR_AT[0]], [fy + _STAR_AT[1]], marker="*",
                                               markersize=marker_size, color=vc,
                                               markeredgecolor=_INK, markeredgewidth=0.8,
                                               linestyle="none", zorder=8)),
@@ -509,6 +513,7 @@ class _PoolPicture(_StepPicture):
                     t = self.artists[f"window-value-{i}-{j}"]
                     self._set_num(f"window-value-{i}-{j}", fmt(st.patch[i, j]))
                     t.set_color(_PAD_INK if st.in_padding[i, j] else _INK)
+                    t.set_bbox(_PAD_LABEL_BOX if st.in_padding[i, j] else None)
                     self.artists[f"window-cell-{i}-{j}"].set_hatch(
                         "//" if st.in_padding[i, j] else None)
             winners.append(("winner-window", "winner-window-marker", None))
@@ -527,7 +532,7 @@ class _PoolPicture(_StepPicture):
             rect.set_visible(True)
             marker.set_visible(True)
             rect.set_xy((x0, y0))
-            marker.set_data([x0 + 0.82], [y0 + 0.2])
+            marker.set_data([x0 + _STAR_AT[0]], [y0 + _STAR_AT[1]])
         self._update_output(k)
         self.artists["title"].set_text(self.titles[k])
         self.artists["sum"].set_text(self.sum_texts[k])

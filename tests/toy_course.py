@@ -1,4 +1,4 @@
-"""A tiny nbgrader course ("toy") for the class-grading tests.
+"""A tiny nbgrader course ("toy") for the class-grading, sandbox and hostile-submission tests.
 
 Two notebooks, so a missing, corrupt or renamed notebook can be told apart from the rest:
 
@@ -22,6 +22,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.build import nbgrader
+from autograder.coursebuild import fill_answers
 from autograder.course import REPO_ROOT, Course
 from autograder.sandbox import SandboxConfig
 
@@ -157,10 +158,7 @@ class ToyCourse:
         answers = {"add": add, "mul": mul}
         for name in notebooks:
             nb = self.release_notebook(name)
-            for cell in nb.cells:
-                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if gid in answers and answers[gid] is not None:
-                    cell.source = answers[gid]
+            fill_answers(nb, {gid: src for gid, src in answers.items() if src is not None})
             if edit is not None:
                 nb = edit(name, nb) or nb
             nbformat.write(nb, folder / f"{name}.ipynb")
@@ -225,27 +223,3 @@ def outputs_text(cell) -> str:
         elif "data" in out:
             parts.append(str(out.data.get("text/plain", "")))
     return "\n".join(parts)
-
-
-def shared_dir(tmp_path_factory, name: str, build) -> Path:
-    """A directory built once per test run, even across pytest-xdist workers.
-
-    The first worker to get here builds it (``build(path)``) under a file lock; the
-    others wait and reuse it. Tests must only read it.
-    """
-    import fcntl
-    import os
-
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-    base = tmp_path_factory.getbasetemp()
-    root = (base.parent / f"{name}-{run}") if run else (base / name)
-    lock_path = root.parent / f".{root.name}.lock"
-    with open(lock_path, "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        done = root / ".built"
-        if not done.exists():
-            shutil.rmtree(root, ignore_errors=True)
-            root.mkdir(parents=True)
-            build(root)
-            done.write_text("ok")
-    return root
