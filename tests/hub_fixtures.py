@@ -65,13 +65,59 @@ class Course:
         return Gradebook("sqlite:///" + str(self.root / "gradebook.db"), course_id=COURSE_ID)
 
 
-class Person:
-    """Someone who runs nbgrader's apps: own HOME, own config path, a working directory."""
+class UnixAccount:
+    """A real login account for a test person (needs root): ``useradd`` now, ``userdel`` at the end.
 
-    def __init__(self, course: Course, name: str, role: str):
-        self.course, self.name, self.role = course, name, role
+    Its commands run as the account (``setpriv``) inside a private mount namespace
+    (``bwrap``) in which only root's home is replaced: the interpreter of this test run may
+    live under ``/root`` (pyenv), which other accounts cannot enter; there it is mounted
+    read-only, everything else is the machine as it is.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        subprocess.run(["useradd", "--no-create-home", "--user-group", "--shell",
+                        "/usr/sbin/nologin", name], check=True, capture_output=True)
+        import pwd
+        entry = pwd.getpwnam(name)
+        self.uid, self.gid = entry.pw_uid, entry.pw_gid
+
+    def remove(self) -> None:
+        subprocess.run(["userdel", self.name], capture_output=True)
+
+    def give(self, path: Path) -> None:
+        """Make ``path`` (and everything in it) this account's."""
+        subprocess.run(["chown", "-R", f"{self.uid}:{self.gid}", str(path)], check=True)
+
+    def argv(self, argv: list) -> list:
+        from autograder.sandbox import python_roots
+        mounts = ["--dev-bind", "/", "/", "--tmpfs", "/root"]
+        # the top folder under /root of each path needed: bwrap would make the folders
+        # between /root and a deeper mount point 0700, which the account cannot pass
+        tops = {"/root/" + Path(p).relative_to("/root").parts[0]
+                for p in (*python_roots(sys.executable), str(REPO))
+                if p.startswith("/root/")}
+        for top in sorted(tops):
+            mounts += ["--ro-bind", top, top]
+        return ["bwrap", *mounts, "--", "setpriv", f"--reuid={self.uid}", f"--regid={self.gid}",
+                "--init-groups", *argv]
+
+
+class Person:
+    """Someone who runs nbgrader's apps: own HOME, own config path, a working directory.
+
+    With an ``account`` (:class:`UnixAccount`) the person is a real user of the machine: their
+    commands run as that account and nbgrader checks file owners as on a shared server.
+    Without one, everyone is the account running the tests.
+    """
+
+    def __init__(self, course: Course, name: str, role: str, account: "UnixAccount | None" = None):
+        self.course, self.name, self.role, self.account = course, name, role, account
         self.home = course.homes / name
         self.home.mkdir(exist_ok=True)
+        if account is not None:
+            self.home.chmod(0o700)
+            account.give(self.home)
         self.cwd = course.root if role == "grader" else self.home
 
     def env(self) -> dict:
@@ -82,19 +128,30 @@ class Person:
             USER=self.name,
             JUPYTER_CONFIG_PATH=str(HUB_DIR / self.role),
             NBGRADER_EXCHANGE_ROOT=str(self.course.exchange),
-            NBGRADER_CHECK_OWNER="0",  # every test person is the same OS account
             PYTHONDONTWRITEBYTECODE="1",
         )
+        if self.account is None:
+            env["NBGRADER_CHECK_OWNER"] = "0"  # every test person is the same OS account
+        else:
+            env["LOGNAME"] = self.name
         if self.role == "student":
             env["JUPYTERHUB_USER"] = self.name  # what the hub's spawner sets
         return env
 
+    def run(self, argv: list, *, timeout=600) -> subprocess.CompletedProcess:
+        """Run ``argv`` as this person (their account, if they have one)."""
+        if self.account is not None:
+            argv = self.account.argv(argv)
+        return subprocess.run(argv, cwd=self.cwd, env=self.env(), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def python(self, code: str) -> subprocess.CompletedProcess:
+        """Run a Python snippet as this person."""
+        return self.run([sys.executable, "-c", code], timeout=120)
+
     def nbgrader(self, *args, check=True, timeout=600) -> subprocess.CompletedProcess:
         t0 = time.monotonic()
-        proc = subprocess.run(
-            [sys.executable, "-m", "nbgrader", *args], cwd=self.cwd, env=self.env(),
-            capture_output=True, text=True, timeout=timeout,
-        )
+        proc = self.run([sys.executable, "-m", "nbgrader", *args], timeout=timeout)
         self.course.log.append((f"{self.name}: nbgrader {' '.join(args)}", time.monotonic() - t0))
         if check and proc.returncode != 0:
             raise AssertionError(
