@@ -65,19 +65,40 @@ class Course:
         return Gradebook("sqlite:///" + str(self.root / "gradebook.db"), course_id=COURSE_ID)
 
 
+def in_root_visible_namespace(argv: list) -> list:
+    """``argv`` in a private mount namespace (``bwrap``, as root) where other accounts can run
+    this test run's Python: root's home is replaced by an empty folder holding, read-only,
+    only what is needed from it (the interpreter may live under ``/root``, e.g. pyenv, which
+    no other account can enter). Everything else is the machine as it is. Children (a hub's
+    spawned servers) stay in the namespace."""
+    from autograder.sandbox import python_roots
+    # the top folder under /root of each path needed: bwrap would make the folders between
+    # /root and a deeper mount point 0700, which other accounts cannot pass
+    tops = {"/root/" + Path(p).relative_to("/root").parts[0]
+            for p in (*python_roots(sys.executable), str(REPO))
+            if p.startswith("/root/")}
+    mounts = ["--dev-bind", "/", "/", "--tmpfs", "/root"]
+    for top in sorted(tops):
+        mounts += ["--ro-bind", top, top]
+    return ["bwrap", *mounts, "--", *argv]
+
+
 class UnixAccount:
     """A real login account for a test person (needs root): ``useradd`` now, ``userdel`` at the end.
 
-    Its commands run as the account (``setpriv``) inside a private mount namespace
-    (``bwrap``) in which only root's home is replaced: the interpreter of this test run may
-    live under ``/root`` (pyenv), which other accounts cannot enter; there it is mounted
-    read-only, everything else is the machine as it is.
+    Its commands run as the account (``setpriv``) in :func:`in_root_visible_namespace`.
+    ``home`` is the account's home in the password database (the folder is made by
+    :class:`Person`); ``password`` is set with ``chpasswd`` so the account can log in (PAM).
     """
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, *, home: Path | None = None, password: str | None = None):
         self.name = name
+        home_args = ["--home-dir", str(home)] if home else []
         subprocess.run(["useradd", "--no-create-home", "--user-group", "--shell",
-                        "/usr/sbin/nologin", name], check=True, capture_output=True)
+                        "/usr/sbin/nologin", *home_args, name], check=True, capture_output=True)
+        if password:
+            subprocess.run(["chpasswd"], input=f"{name}:{password}\n", text=True, check=True,
+                           capture_output=True)
         import pwd
         entry = pwd.getpwnam(name)
         self.uid, self.gid = entry.pw_uid, entry.pw_gid
@@ -90,17 +111,27 @@ class UnixAccount:
         subprocess.run(["chown", "-R", f"{self.uid}:{self.gid}", str(path)], check=True)
 
     def argv(self, argv: list) -> list:
-        from autograder.sandbox import python_roots
-        mounts = ["--dev-bind", "/", "/", "--tmpfs", "/root"]
-        # the top folder under /root of each path needed: bwrap would make the folders
-        # between /root and a deeper mount point 0700, which the account cannot pass
-        tops = {"/root/" + Path(p).relative_to("/root").parts[0]
-                for p in (*python_roots(sys.executable), str(REPO))
-                if p.startswith("/root/")}
-        for top in sorted(tops):
-            mounts += ["--ro-bind", top, top]
-        return ["bwrap", *mounts, "--", "setpriv", f"--reuid={self.uid}", f"--regid={self.gid}",
-                "--init-groups", *argv]
+        return in_root_visible_namespace(["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}",
+                                          "--init-groups", *argv])
+
+
+REAL_ACCOUNT_TOOLS = ("useradd", "userdel", "chpasswd", "setpriv", "bwrap")
+
+
+def real_accounts_unavailable() -> str:
+    """Why real accounts cannot be made here ('' when they can)."""
+    if os.geteuid() != 0:
+        return "not root"
+    missing = [t for t in REAL_ACCOUNT_TOOLS if not shutil.which(t)]
+    return f"missing {', '.join(missing)}" if missing else ""
+
+
+def world_reachable_base(prefix: str) -> Path:
+    """A new folder other accounts can reach (pytest's tmp folder is root's alone, 0700)."""
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    base.chmod(0o755)
+    return base
 
 
 class Person:
@@ -256,26 +287,35 @@ def free_port() -> int:
 
 
 class Hub:
-    """jupyterhub -f jupyterhub/jupyterhub_config_local.py on loopback, in its own session."""
+    """A JupyterHub on loopback, in its own session.
 
-    password = "dl-section03-test-password"
+    Without ``grader_account``: ``jupyterhub_config_local.py`` (a shared password, every server
+    runs as the account running the tests). With it (real accounts, root): the production
+    ``jupyterhub_config.py`` itself -- PAM logins, each student's server as their own account,
+    formgrader as ``grader_account`` -- in :func:`in_root_visible_namespace`; ``password`` is
+    every account's PAM password then.
+    """
 
-    def __init__(self, course: Course, students, graders):
+    def __init__(self, course: Course, students, graders, *, grader_account: "UnixAccount | None" = None,
+                 password: str = "dl-section03-test-password"):
         self.course = course
+        self.password = password
+        self.real_accounts = grader_account is not None
         self.data = course.base / "hub"
         self.data.mkdir(exist_ok=True)
         self.log_path = self.data / "jupyterhub.log"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.config = HUB_DIR / ("jupyterhub_config.py" if self.real_accounts else "jupyterhub_config_local.py")
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith(("JUPYTER", "NBGRADER", "PYTEST_XDIST"))}
+        roster = course.write_roster(students)
+        roster.chmod(0o644)
         self.env.update(
             DL_HUB_DATA=str(self.data),
-            DL_HUB_HOMES=str(course.homes),
             DL_COURSE_ROOT=str(course.root),
             NBGRADER_EXCHANGE_ROOT=str(course.exchange),
-            DL_HUB_PASSWORD=self.password,
-            DL_ROSTER=str(course.write_roster(students)),
+            DL_ROSTER=str(roster),
             DL_GRADERS=",".join(graders),
             DL_HUB_BIND_URL=self.url,
             DL_HUB_PORT=str(free_port()),
@@ -285,14 +325,20 @@ class Hub:
             PYTHONDONTWRITEBYTECODE="1",
             HOME=str(self.data),
         )
+        if self.real_accounts:
+            self.env["DL_GRADER_ACCOUNT"] = grader_account.name
+        else:
+            self.env.update(DL_HUB_HOMES=str(course.homes), DL_HUB_PASSWORD=password)
         self.proc = None
 
     def start(self, timeout=120):
         import urllib.request
         self._log = open(self.log_path, "wb")
+        argv = [str(Path(sys.executable).parent / "jupyterhub"), "-f", str(self.config)]
+        if self.real_accounts:
+            argv = in_root_visible_namespace(argv)
         self.proc = subprocess.Popen(
-            [str(Path(sys.executable).parent / "jupyterhub"),
-             "-f", str(HUB_DIR / "jupyterhub_config_local.py")],
+            argv,
             cwd=self.data, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )

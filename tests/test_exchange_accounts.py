@@ -16,18 +16,17 @@ import os
 import re
 import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.hub_fixtures import COURSE_ID, Course, Person, UnixAccount, html_text, solve
+from tests.hub_fixtures import (
+    COURSE_ID, Course, Person, UnixAccount, html_text, real_accounts_unavailable, solve,
+    world_reachable_base,
+)
 
 pytestmark = pytest.mark.nbgrader
-
-_MISSING = [tool for tool in ("useradd", "userdel", "setpriv", "bwrap") if not shutil.which(tool)]
-
 
 @dataclass
 class Exchange:
@@ -51,7 +50,7 @@ class Exchange:
 
 
 def _need_accounts():
-    why = ("not root" if os.geteuid() != 0 else "") or (f"missing {', '.join(_MISSING)}" if _MISSING else "")
+    why = real_accounts_unavailable()
     if why:
         if os.environ.get("CI") == "true":
             pytest.fail(f"real-account exchange test cannot run ({why}); CI runs as root with "
@@ -62,9 +61,7 @@ def _need_accounts():
 @pytest.fixture(scope="module")
 def exchange():
     _need_accounts()
-    # Not under pytest's tmp folder: that is root's alone (0700); other accounts must reach it.
-    base = Path(tempfile.mkdtemp(prefix="dl-accounts-", dir="/tmp"))
-    base.chmod(0o755)
+    base = world_reachable_base("dl-accounts-")
     token = secrets.token_hex(3)
     accounts = []
     try:

@@ -1,7 +1,12 @@
 """End to end on a real JupyterHub, driven in headless Chromium with Playwright.
 
-The hub is jupyterhub/jupyterhub_config_local.py (which loads the real jupyterhub_config.py)
-started on loopback with its configurable-http-proxy from jupyterhub/node_modules. The story:
+As root (always in CI) the hub is the production jupyterhub/jupyterhub_config.py itself:
+the two students, the TA and the grader account that owns the course are real Unix accounts
+made for this module (``useradd``, removed after), everyone logs in through PAM, each
+student's JupyterLab runs as that student, formgrader as the grader account, and nbgrader
+checks file owners in the exchange. Without root (a developer's machine) it is
+jupyterhub/jupyterhub_config_local.py instead (a shared password, one account for all).
+Either way on loopback with the configurable-http-proxy from jupyterhub/node_modules. The story:
 
   TA (command line)   generate + release section03 into the exchange
   student (browser)   logs in -> Nbgrader > Assignment List -> Fetch -> opens problem 2,
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -29,7 +35,8 @@ import nbformat
 import pytest
 
 from tests.hub_fixtures import (
-    ARTIFACTS, CHP, CHROMIUM, CHROMIUM_ARGS, COURSE_ID, Course, Hub, Person,
+    ARTIFACTS, CHP, CHROMIUM, CHROMIUM_ARGS, COURSE_ID, Course, Hub, Person, UnixAccount,
+    real_accounts_unavailable, world_reachable_base,
     feedback_leaks, hidden_test_lines, solution_cells,
 )
 
@@ -39,8 +46,13 @@ expect = playwright_api.expect
 pytestmark = pytest.mark.browser
 
 SHOTS = ARTIFACTS / "hub"
-STUDENTS = ["alice", "bob"]
-GRADERS = ["ta1"]
+# Real accounts get a random prefix, so they never meet an account the machine already has.
+NO_REAL_ACCOUNTS = real_accounts_unavailable()
+_PREFIX = "" if NO_REAL_ACCOUNTS else f"dl{secrets.token_hex(3)}"
+ALICE, BOB, TA1, GRADER = (_PREFIX + n for n in ("alice", "bob", "ta1", "grader"))
+STUDENTS = [ALICE, BOB]
+GRADERS = [TA1]
+PASSWORD = secrets.token_urlsafe(12) if not NO_REAL_ACCOUNTS else "dl-section03-test-password"
 LAB_NOTEBOOK = "02_kernel_of_truth"
 WRITTEN = ("01_conv_arithmetic", "q1i")
 WRITTEN_ANSWER = ("Training a deep conv net on two GPUs with ReLU activations, and dropout to "
@@ -53,6 +65,9 @@ if not Path(CHROMIUM).exists() or not CHP.exists():  # pragma: no cover - setup 
                            "`make setup` installs them")
     pytest.skip("needs Debian's chromium and jupyterhub/node_modules (run `make setup`)",
                 allow_module_level=True)
+if NO_REAL_ACCOUNTS and os.environ.get("CI") == "true":  # pragma: no cover
+    raise RuntimeError(f"CI: the hub test needs real accounts and PAM ({NO_REAL_ACCOUNTS}); "
+                       "CI runs as root with passwd, util-linux and bubblewrap")
 
 
 def shot(page, name, locator=None):
@@ -63,9 +78,37 @@ def shot(page, name, locator=None):
 # --------------------------------------------------------------------------- fixtures
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    course = Course(tmp_path_factory.mktemp("hub"))
-    ta = Person(course, "ta1", "grader")
+def accounts():
+    """name -> UnixAccount for the students, the TA and the grader account (None without root);
+    their homes and the course live in a folder every account can reach."""
+    if NO_REAL_ACCOUNTS:
+        yield None
+        return
+    base = world_reachable_base("dl-hub-")
+    made = {}
+    try:
+        for name in (*STUDENTS, *GRADERS, GRADER):
+            made[name] = UnixAccount(name, home=base / "home" / name, password=PASSWORD)
+        made["base"] = base
+        yield made
+    finally:
+        for name, account in made.items():
+            if name != "base":
+                account.remove()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory, accounts):
+    if accounts is None:
+        course = Course(tmp_path_factory.mktemp("hub"))
+        ta = Person(course, TA1, "grader")
+    else:
+        course = Course(accounts["base"])
+        accounts[GRADER].give(course.root)
+        ta = Person(course, GRADER, "grader", accounts[GRADER])
+        for name in (*STUDENTS, *GRADERS):
+            Person(course, name, "student", accounts[name])  # makes their home, 0700
     ta.nbgrader("db", "student", "import", str(course.write_roster(STUDENTS)))
     ta.nbgrader("generate_assignment", course.assignment)
     ta.nbgrader("release_assignment", course.assignment)
@@ -73,8 +116,9 @@ def course(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def hub(course):
-    hub = Hub(course, STUDENTS, GRADERS).start()
+def hub(course, accounts):
+    grader = accounts[GRADER] if accounts else None
+    hub = Hub(course, STUDENTS, GRADERS, grader_account=grader, password=PASSWORD).start()
     yield hub
     hub.stop()
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -215,17 +259,17 @@ def run_all(page, nb, nb_path):
 
 # --------------------------------------------------------------------------- the journey
 
-def test_student_and_ta_journey(course, hub, login):
+def test_student_and_ta_journey(course, hub, login, accounts):
     aid = course.assignment
     source = course.root / "source" / aid
     lab_nb = LAB_NOTEBOOK
     written_nb, written_id = WRITTEN
-    home = course.homes / "alice"
+    home = course.homes / ALICE
 
     # --- student: log in, Assignments tab, fetch ---------------------------------------------
-    page = login("alice")
+    page = login(ALICE)
     shot(page, "01_login")
-    open_lab(page, "alice")
+    open_lab(page, ALICE)
     open_nbgrader_menu(page)  # students get the Assignment List only
     expect(page.locator(".lm-Menu-itemLabel", has_text=re.compile("Formgrader|Course List"))).to_have_count(0)
     page.keyboard.press("Escape")
@@ -290,17 +334,17 @@ def test_student_and_ta_journey(course, hub, login):
     submitted = panel.locator("#submitted_assignments_list .list_item", has_text=aid)
     expect(submitted.first).to_be_visible(timeout=120_000)
     shot(page, "07_submitted")
-    inbound = list((course.exchange / COURSE_ID / "inbound").glob(f"alice+{aid}+*"))
+    inbound = list((course.exchange / COURSE_ID / "inbound").glob(f"{ALICE}+{aid}+*"))
     assert len(inbound) == 1
 
     # --- a student cannot open the graders' service ------------------------------------------
     resp = page.goto(hub.url + f"/services/{COURSE_ID}/formgrader")
     assert resp.status == 403, resp.status
-    assert page.goto(hub.url + "/user/alice/formgrader").status == 404
-    page.goto(hub.url + "/user/alice/lab")
+    assert page.goto(hub.url + f"/user/{ALICE}/formgrader").status == 404
+    page.goto(hub.url + f"/user/{ALICE}/lab")
 
     # --- TA: the graders' JupyterLab (hub service), Nbgrader > Formgrader, collect ----------
-    ta = login("ta1", next_url=f"/services/{COURSE_ID}/lab")
+    ta = login(TA1, next_url=f"/services/{COURSE_ID}/lab")
     ta.click("#login_submit")
     ta.wait_for_url(f"**/services/{COURSE_ID}/lab**", timeout=120_000)
     open_nbgrader_menu(ta, "Formgrader").click()
@@ -308,10 +352,12 @@ def test_student_and_ta_journey(course, hub, login):
     expect(fg.locator("tr", has_text=aid).first.locator("td.collect a")).to_be_visible()
     shot(ta, "08_formgrader_in_lab")
     formgrader_action(ta, aid, "collect", "Successfully collected", root=fg)
-    assert (course.root / "submitted" / "alice" / aid).is_dir()
+    assert (course.root / "submitted" / ALICE / aid).is_dir()
 
     # --- TA: the class grading command -----------------------------------------------------
     grade_class(course)
+    if accounts:  # the command ran as root; formgrader (the grader account) works on from here
+        accounts[GRADER].give(course.root)
 
     # --- TA: formgrader, grade the written answer --------------------------------------------
     ta.goto(hub.url + f"/services/{COURSE_ID}/formgrader/gradebook/{aid}/{written_nb}")
@@ -334,9 +380,9 @@ def test_student_and_ta_journey(course, hub, login):
     shot(ta, "09_formgrader_manual_grade")
     gb = course.gradebook()
     try:
-        grade = gb.find_grade(written_id, written_nb, aid, "alice")
+        grade = gb.find_grade(written_id, written_nb, aid, ALICE)
         assert grade.manual_score == 1.5
-        assert gb.find_comment(written_id, written_nb, aid, "alice").manual_comment == TA_COMMENT
+        assert gb.find_comment(written_id, written_nb, aid, ALICE).manual_comment == TA_COMMENT
     finally:
         gb.close()
 
@@ -358,7 +404,7 @@ def test_student_and_ta_journey(course, hub, login):
     assert htmls, list(feedback_dir.rglob("*"))
     fb = page.context.new_page()
     rel = htmls[-1].relative_to(home).as_posix()
-    fb.goto(hub.url + f"/user/alice/files/{rel}")
+    fb.goto(hub.url + f"/user/{ALICE}/files/{rel}")
     expect(fb.locator("body")).to_contain_text(WRITTEN_ANSWER)
     comment_shown = fb.get_by_text(TA_COMMENT)
     expect(comment_shown).to_be_visible()
@@ -388,7 +434,7 @@ def formgrader_action(ta, aid, column, success, screenshot=None, root=None):
 
 def grade_class(course):
     """The TA's one command for the whole class (autograder/), else plain nbgrader autograde."""
-    ta = Person(course, "ta1", "grader")
+    ta = Person(course, TA1 + "-cli", "grader")  # as the account running the tests
     env = ta.env()
     if (Path(__file__).resolve().parents[1] / "autograder" / "grade.py").exists():
         cmd = [sys.executable, "-m", "autograder", "grade", course.assignment,
@@ -405,7 +451,7 @@ def grade_class(course):
         ta.nbgrader("autograde", course.assignment, timeout=1200)
     gb = course.gradebook()
     try:
-        sub = gb.find_submission(course.assignment, "alice")
+        sub = gb.find_submission(course.assignment, ALICE)
         assert sub.code_score > 0
     finally:
         gb.close()
