@@ -104,16 +104,17 @@ c.GenerateSolution.preprocessors = [
 # Feedback: scores from the gradebook; the graded notebook is already sanitised and its test
 # cells hold only visible tests and the verdicts written by the grader.
 # Then, after grading, the handout's own animations from the answer key join the worked
-# examples; maths becomes MathML and long messages wrap, so the page reads offline (the
+# examples; maths is rendered as MathML and long messages wrap, so the page reads offline (the
 # folder autograder/templates/feedback shadows the MathJax loader of nbgrader's "feedback"
 # template, which stays the page's template).
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.sanitize.SanitizeOutputs",
     "autograder.preprocessors.AddAnswerKeyPictures",
-    "autograder.mathml.MathToMathML",
     "autograder.preprocessors.FeedbackCSS",
 ]
+# nbconvert's HTML exporter, its markdown rendering maths as MathML (autograder/mathml.py)
+c.GenerateFeedback.exporter_class = "autograder.mathml.FeedbackHTMLExporter"
 c.HTMLExporter.extra_template_basedirs = [
     os.path.join(os.path.dirname(os.path.abspath(autograder.__file__)), "templates"),
     # nbgrader's own "feedback" template (after ours, whose mathjax.html.j2 wins)

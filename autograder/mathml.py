@@ -1,53 +1,51 @@
-"""Maths in feedback that renders offline: LaTeX in markdown cells becomes MathML.
+"""Maths in feedback that renders offline: LaTeX in markdown cells is rendered as MathML.
 
 nbgrader's feedback page loads MathJax from a CDN, so a student who opens their feedback
 offline (or behind a firewall) sees raw ``$\\frac{W - F + 2P}{S} + 1$``. Browsers render
-MathML themselves, so :class:`MathToMathML` converts each ``$...$`` / ``$$...$$`` (and
-``\\(...\\)`` / ``\\[...\\]``) of a markdown cell into a ``<math>`` element with
-`latex2mathml <https://pypi.org/project/latex2mathml/>`_, and the course's feedback template
-(``autograder/templates/feedback_offline``) loads no MathJax at all.
+MathML themselves. :class:`FeedbackHTMLExporter` (``GenerateFeedback.exporter_class`` in
+``nbgrader_config.py``) is nbconvert's HTML exporter whose markdown renderer turns each
+formula the markdown parser finds (``$...$``, ``$$...$$``, LaTeX environments) into MathML
+with `latex2mathml <https://pypi.org/project/latex2mathml/>`_, and the course's template
+folder ``autograder/templates/feedback`` loads no MathJax at all.
 
-Code spans and fenced code blocks are left alone (a ``$`` there is code, not maths). A
-formula latex2mathml cannot read stays as it was written. The MathML is passed through nh3
-with an allow-list of presentation-MathML elements and no ``href`` (latex2mathml turns
-``\\href`` into a link), because written answers are the student's own text.
+The conversion happens *while rendering*, on the formulas of the same mistune parse that
+:func:`autograder.sanitize.clean_markdown` audited, and its output is final HTML: nothing
+a formula turns into is read as markdown again (editing the markdown source instead would
+let a formula's output close a code span or form a link around it). The MathML is passed
+through nh3 with an allow-list of presentation-MathML elements and no ``href``
+(latex2mathml turns ``\\href`` into a link), because written answers are the student's own
+text. A formula latex2mathml cannot read is shown as its LaTeX source.
 """
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 import nh3
+from jinja2 import pass_context
 from latex2mathml.converter import convert
-from nbgrader.preprocessors import NbGraderPreprocessor
-
-# Fenced code blocks and inline code spans: copied through untouched.
-_CODE = re.compile(r"(^[ \t]*(```|~~~)[^\n]*\n.*?^[ \t]*\2[ \t]*$|`+[^`\n]*`+)", re.MULTILINE | re.DOTALL)
-# Display maths first, so "$$x$$" is not read as two empty inline formulas around "x".
-_MATH = re.compile(
-    r"(?<!\\)\$\$(?P<d1>.+?)(?<!\\)\$\$"
-    r"|\\\[(?P<d2>.+?)\\\]"
-    r"|\\\((?P<i2>.+?)\\\)"
-    r"|(?<![\\$])\$(?P<i1>[^$\n]+?)(?<!\\)\$(?!\$)",
-    re.DOTALL)
+from nbconvert.exporters import HTMLExporter
+from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 _MATHML_TAGS = {
     "math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "msub", "msup", "msubsup",
     "mfrac", "msqrt", "mroot", "mstyle", "mpadded", "mphantom", "menclose", "mfenced",
-    "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mlabeledtr", "semantics",
-    "annotation",
+    "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mlabeledtr",
 }
 _MATHML_ATTRIBUTES = {"*": {
     "xmlns", "display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace",
     "minsize", "maxsize", "movablelimits", "accent", "accentunder", "linethickness", "width",
     "height", "depth", "columnalign", "rowalign", "columnspacing", "rowspacing", "columnlines",
     "rowlines", "frame", "displaystyle", "scriptlevel", "notation", "open", "close",
-    "separators", "form", "symmetric", "largeop", "encoding",
+    "separators", "form", "symmetric", "largeop",
 }}
+# A formula longer than this is shown as its source: converting it costs more than it helps.
+MAX_FORMULA_CHARS = 5000
 
 
 def latex_to_mathml(latex: str, display: bool) -> Optional[str]:
     """One formula as sanitised MathML (``<math ...>...</math>``), or None if unreadable."""
+    if len(latex) > MAX_FORMULA_CHARS:
+        return None
     try:
         mathml = convert(latex.strip(), display="block" if display else "inline")
     except Exception:  # latex2mathml raises many kinds of error on malformed input
@@ -56,36 +54,37 @@ def latex_to_mathml(latex: str, display: bool) -> Optional[str]:
                      url_schemes=set(), link_rel=None, strip_comments=True)
 
 
-def _convert_prose(text: str) -> str:
-    def one(match: re.Match) -> str:
-        display = match.group("d1") is not None or match.group("d2") is not None
-        latex = next(g for g in match.group("d1", "d2", "i2", "i1") if g is not None)
-        mathml = latex_to_mathml(latex, display)
-        return match.group(0) if mathml is None else mathml
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's markdown renderer with formulas rendered as MathML instead of left for MathJax."""
 
-    return _MATH.sub(one, text)
+    def inline_math(self, body: str) -> str:
+        return latex_to_mathml(body, display=False) or super().inline_math(body)
 
+    def block_math(self, body: str) -> str:
+        return latex_to_mathml(body, display=True) or super().block_math(body)
 
-def markdown_with_mathml(source: str) -> str:
-    """A markdown cell's source with its formulas (outside code) replaced by MathML."""
-    out, last = [], 0
-    for code in _CODE.finditer(source):
-        out.append(_convert_prose(source[last:code.start()]))
-        out.append(code.group(0))
-        last = code.end()
-    out.append(_convert_prose(source[last:]))
-    return "".join(out)
+    def latex_environment(self, name: str, body: str) -> str:
+        latex = f"\\begin{{{name}}}{body}\\end{{{name}}}"
+        return latex_to_mathml(latex, display=True) or super().latex_environment(name, body)
 
 
-class MathToMathML(NbGraderPreprocessor):
-    """Feedback only: LaTeX in markdown cells becomes MathML, so no CDN is needed to read it.
+def markdown_to_html(source: str, **renderer_options) -> str:
+    """A markdown cell as feedback shows it: nbconvert's rendering, maths as MathML."""
+    return MarkdownWithMath(renderer=MathMLRenderer(escape=False, **renderer_options)).render(source)
 
-    Runs after :class:`autograder.sanitize.SanitizeOutputs` (the student's markdown is
-    already made inert; the MathML added here is sanitised on its own).
-    """
 
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "markdown" and ("$" in cell.source or "\\(" in cell.source
-                                             or "\\[" in cell.source):
-            cell.source = markdown_with_mathml(cell.source)
-        return cell, resources
+class FeedbackHTMLExporter(HTMLExporter):
+    """nbconvert's HTML exporter (configured as ``HTMLExporter``) rendering maths as MathML."""
+
+    @pass_context
+    def markdown2html(self, context, source):
+        cell = context.get("cell", {})
+        return markdown_to_html(
+            source,
+            attachments=cell.get("attachments", {}),
+            embed_images=self.embed_images,
+            path=context.get("resources", {}).get("metadata", {}).get("path", ""),
+            anchor_link_text=self.anchor_link_text,
+            exclude_anchor_links=self.exclude_anchor_links,
+            **self.lexer_options,
+        )

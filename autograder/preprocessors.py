@@ -63,6 +63,10 @@ class AddAnswerKeyPictures(NbGraderPreprocessor):
     feedback, right after the worked examples that stand in for them. The cells come from the
     course's own answer key, never from the submission, so they are added after sanitising.
 
+    Only the release's own worked-example cells (by grade_id, read from the release) are
+    stepped over: a student's cell carrying the tag does not move the pictures. A student who
+    reorders cells moves them on their own page only.
+
     A missing answer key is logged and the feedback is made without these pictures.
     """
 
@@ -76,23 +80,33 @@ class AddAnswerKeyPictures(NbGraderPreprocessor):
         super().__init__(**kw)
         self._keys = {}
 
-    def answer_key_path(self, resources) -> str:
+    def course_notebook(self, resources, folder: str) -> str:
+        """Path of this notebook in one of the course's folders (``solution_directory``...)."""
         from nbgrader.coursedir import CourseDirectory
 
         coursedir = CourseDirectory(config=self.config)
         nbg = resources.get("nbgrader", {})
-        folder = coursedir.format_path(coursedir.solution_directory, ".", nbg.get("assignment", ""))
-        return os.path.join(folder, f"{nbg.get('notebook', '')}.ipynb")
+        where = coursedir.format_path(getattr(coursedir, folder), ".", nbg.get("assignment", ""))
+        return os.path.join(where, f"{nbg.get('notebook', '')}.ipynb")
 
-    def _answer_key(self, path: str):
+    def _read(self, path: str, what: str):
         if path not in self._keys:
             try:
                 self._keys[path] = nbformat.read(path, as_version=4)
             except (OSError, ValueError) as exc:
-                self.log.warning("no answer key pictures in feedback: cannot read %s (%s); "
-                                 "make it with `nbgrader generate_solution`", path, exc)
+                self.log.warning("no answer key pictures in feedback: cannot read the %s %s (%s); "
+                                 "make it with `nbgrader generate_solution`", what, path, exc)
                 self._keys[path] = None
         return self._keys[path]
+
+    def _stand_ins(self, resources) -> set:
+        """grade_ids of the release's worked-example cells (empty if there is no release)."""
+        path = self.course_notebook(resources, "release_directory")
+        if not os.path.exists(path):
+            return set()
+        release = self._read(path, "release")
+        return {c.metadata.get("nbgrader", {}).get("grade_id") for c in (release.cells if release else [])
+                if self.stand_in_tag in c.metadata.get("tags", [])} - {None}
 
     def _runs(self, key):
         """[(grade_id of the key cell before the run, [cells of the run])], in order."""
@@ -117,9 +131,10 @@ class AddAnswerKeyPictures(NbGraderPreprocessor):
         return cell
 
     def preprocess(self, nb, resources):
-        key = self._answer_key(self.answer_key_path(resources))
+        key = self._read(self.course_notebook(resources, "solution_directory"), "answer key")
         if key is None:
             return nb, resources
+        stand_ins = self._stand_ins(resources)
         for anchor, cells in reversed(self._runs(key)):
             ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
             if anchor not in ids:
@@ -127,8 +142,13 @@ class AddAnswerKeyPictures(NbGraderPreprocessor):
                                  "no such cell", anchor)
                 continue
             at = ids.index(anchor) + 1
-            while at < len(nb.cells) and self.stand_in_tag in nb.cells[at].metadata.get("tags", []):
-                at += 1
+            # after the last worked example that follows the anchor (cells of the student's
+            # own, without a grade_id, may sit among them)
+            for i in range(at, len(ids)):
+                if ids[i] in stand_ins:
+                    at = i + 1
+                elif ids[i] is not None:
+                    break
             intro = nbformat.v4.new_markdown_cell(self.heading)
             intro.metadata["autograder"] = {"from_answer_key": True}
             nb.cells[at:at] = [intro, *map(self._copy, cells)]

@@ -13,7 +13,9 @@ import re
 
 import pytest
 
-from autograder.mathml import latex_to_mathml, markdown_with_mathml
+import nbformat
+
+from autograder.mathml import MAX_FORMULA_CHARS, latex_to_mathml, markdown_to_html
 
 pytestmark = pytest.mark.nbgrader
 
@@ -25,26 +27,45 @@ def page_text(raw: str) -> str:
 HOSTILE_FORMULA = r"It is $\href{javascript:alert(1)}{x}$ and <a href='javascript:alert(2)'>y</a>."
 
 
-# --------------------------------------------------------------------------- the converter
+# --------------------------------------------------------------------------- the renderer
 def test_inline_and_display_formulas_become_mathml():
-    out = markdown_with_mathml(r"size $\frac{n - F + 2P}{S} + 1$ and $$f = \|Wx\|^2$$")
+    out = markdown_to_html(r"size $\frac{n - F + 2P}{S} + 1$ and $$f = \|Wx\|^2$$")
     assert out.count("<math") == 2 and "$" not in out
     assert 'display="inline"' in out and 'display="block"' in out
     assert "<mfrac>" in out
 
 
 def test_dollars_in_code_and_escaped_dollars_stay_as_written():
-    source = "`echo $HOME$` and\n```\ncost = $5 + $6\n```\nprice \\$3"
-    assert markdown_with_mathml(source) == source
+    out = markdown_to_html("`echo $HOME$` and price \\$3 and\n```\ncost = $5 + $6\n```\n")
+    assert "<math" not in out
+    assert "<code>echo $HOME$</code>" in out and "price $3" in out and "cost = $5 + $6" in out
 
 
-def test_a_formula_latex2mathml_cannot_read_stays_as_written():
-    assert markdown_with_mathml(r"broken $\frac{$ here") == r"broken $\frac{$ here"
+def test_a_formula_latex2mathml_cannot_read_stays_as_its_source():
+    out = markdown_to_html(r"broken $\frac{$ here")
+    assert "<math" not in out and r"\frac{" in out
 
 
 def test_links_inside_a_formula_are_dropped():
     mathml = latex_to_mathml(r"\href{javascript:alert(1)}{x}", display=False)
     assert "<mi>x</mi>" in mathml and "href" not in mathml and "javascript" not in mathml
+
+
+def test_a_formula_cannot_close_a_code_span_around_html():
+    """The grave accent renders as a backtick: had it been put back into the markdown, it
+    would close the code span early and let the <img> after it run."""
+    out = markdown_to_html("Answer: `W $\\grave{x}$ <img src=x onerror=alert(1)>\n`")
+    assert "<img" not in out and "&lt;img" in out
+
+
+def test_markdown_inside_a_formulas_text_is_not_a_link():
+    out = markdown_to_html(r"See $\text{[the derivation](javascript:alert(document.cookie))}$.")
+    assert "<a" not in out and "<mtext>" in out
+
+
+def test_a_huge_formula_is_shown_as_its_source():
+    out = markdown_to_html("$" + "x+" * MAX_FORMULA_CHARS + "x$")
+    assert "<math" not in out
 
 
 # --------------------------------------------------------------------------- the graded course
@@ -66,6 +87,13 @@ def graded(section03_course):
         "            out[i, j] = np.sum(x[i*stride:i*stride+w.shape[0], j*stride:j*stride+w.shape[1]] * w)\n"
         "    return out\n")})
     course.submit("writer", "01_conv_arithmetic", {"q1a": HOSTILE_FORMULA})
+    # a student's own cell tagged like the worked examples, right after test_q2c
+    path = course.submit("tagger", "02_kernel_of_truth")
+    nb = nbformat.read(path, as_version=4)
+    at = 1 + next(i for i, c in enumerate(nb.cells)
+                  if c.metadata.get("nbgrader", {}).get("grade_id") == "test_q2c")
+    nb.cells.insert(at, nbformat.v4.new_markdown_cell("MY-OWN-NOTE", metadata={"tags": ["release-only"]}))
+    nbformat.write(nb, path)
     course.autograde()
     log = course.generate_feedback()
     no_key = section03_course("feedback-no-key", answer_key=False)
@@ -125,3 +153,10 @@ def test_a_formula_in_a_written_answer_cannot_carry_a_link(graded):
     # no live link with a script (the student's own <a> shows as escaped text)
     assert not re.search(r"<[a-z]+[^<>]*href\s*=\s*[\"']?\s*javascript:", page, re.IGNORECASE)
     assert "alert(1)" not in page and "<mi>x</mi>" in page
+
+
+def test_a_students_own_tagged_cell_does_not_move_the_handouts_animations(graded):
+    course, *_ = graded
+    page = page_text(course.feedback_html("tagger", "02_kernel_of_truth"))
+    assert page.index("MY-OWN-NOTE") < page.index("play(animate_pool(-A, 3, stride=3, padding=1))") \
+        < page.index("From the answer key")
