@@ -137,11 +137,11 @@ class AddAnswerKeyPictures(NbGraderPreprocessor):
         stand_ins = self._stand_ins(resources)
         for anchor, cells in reversed(self._runs(key)):
             ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
-            if anchor not in ids:
+            if anchor is not None and anchor not in ids:
                 self.log.warning("answer key pictures after %r left out: the submission has "
                                  "no such cell", anchor)
                 continue
-            at = ids.index(anchor) + 1
+            at = 0 if anchor is None else ids.index(anchor) + 1  # None: the key starts with them
             # after the last worked example that follows the anchor (cells of the student's
             # own, without a grade_id, may sit among them)
             for i in range(at, len(ids)):
