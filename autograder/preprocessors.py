@@ -128,6 +128,11 @@ class AddAnswerKeyPictures(NbGraderPreprocessor):
         cell.metadata.pop("deletable", None)
         cell.metadata.pop("editable", None)
         cell.metadata.setdefault("autograder", {})["from_answer_key"] = True
+        if cell.cell_type == "code":  # the key's prompt numbers mean nothing in this notebook
+            cell.execution_count = None
+            for output in cell.get("outputs", []):
+                if "execution_count" in output:
+                    output.execution_count = None
         return cell
 
     def preprocess(self, nb, resources):

@@ -38,7 +38,8 @@ def run(tmp_path, key_cells, release_cells, student_cells):
     return [c.source for c in feedback_of(tmp_path, key_cells, release_cells, student_cells).cells]
 
 
-KEY = [cell("q1"), cell("test_q1"), cell("viz_q1", tags=["answer-key-only"]), cell("q2")]
+KEY = [cell("q1"), cell("test_q1"), cell("viz_q1", tags=["answer-key-only"], code=True), cell("q2")]
+KEY[2].execution_count = 9
 RELEASE = [cell("q1"), cell("test_q1"), cell("example", tags=["release-only"]), cell("q2")]
 
 
@@ -76,3 +77,4 @@ def test_copied_cells_carry_no_grading_metadata(tmp_path):
     nb = feedback_of(tmp_path, KEY, RELEASE, [cell("q1"), cell("test_q1"), cell("q2")])
     copied = [c for c in nb.cells if c.metadata.get("autograder", {}).get("from_answer_key")]
     assert len(copied) == 2 and not any("nbgrader" in c.metadata for c in copied)
+    assert copied[1].execution_count is None  # the key's prompt number is not this notebook's

@@ -103,11 +103,11 @@ def graded(section03_course):
     return course, log, no_key, no_key_log
 
 
-def test_feedback_loads_no_script_from_another_host(graded):
+def test_feedback_loads_nothing_from_another_host(graded):
     course, *_ = graded
     for notebook in ("01_conv_arithmetic", "02_kernel_of_truth"):
         page = course.feedback_html("key", notebook)
-        assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", page), notebook
+        assert not re.search(r"<(script|link|img)[^>]+(src|href)=[\"']?(https?:)?//", page), notebook
         assert "cdnjs" not in page and "MathJax.Hub" not in page
 
 

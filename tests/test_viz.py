@@ -9,6 +9,7 @@ regenerate them with
 import ast
 import io
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -409,6 +410,21 @@ def test_jshtml_embeds_every_frame_far_below_the_embed_limit(make, n):
     limit = matplotlib.rcParams["animation.embed_limit"] * 1024 * 1024
     assert viz.embedded_frame_count(html) == n
     assert len(html.encode()) < limit / 4
+
+
+def test_the_player_downloads_nothing():
+    """A feedback page is opened anywhere: the player loads no stylesheet or script from the web."""
+    html = viz.play(viz.animate_pool(I, 3, stride=3, padding=1)).data
+    assert not re.search(r"""(href|src)=["']?(https?:)?//""", html)
+
+
+def test_every_player_button_shows_a_glyph():
+    html = viz.play(viz.animate_conv(I, F, 2, 1)).data
+    buttons = re.findall(r"<button[^>]*>(.*?)</button>", html, re.DOTALL)
+    assert len(buttons) == 9
+    for inner in buttons:
+        visible = re.sub(r"<[^>]+>", "", inner).strip()
+        assert visible and "fa-" not in inner, inner
 
 
 def test_play_closes_a_pyplot_figure_so_no_static_copy_appears():

@@ -677,11 +677,32 @@ def embedded_frame_count(html: str) -> int:
     return len(_FRAME_RE.findall(html))
 
 
+# matplotlib's player draws its buttons with Font Awesome icons loaded from a CDN: offline
+# (a feedback file opened on a train, a firewalled lab) the buttons are blank. Plain text
+# glyphs instead (U+FE0E asks for the text, not the emoji, form).
+_PLAYER_ICONS = {
+    "fa-minus": "\u2212", "fa-plus": "+",
+    "fa-fast-backward": "\u23ee\ufe0e", "fa-step-backward": "\u23f4\ufe0e|",
+    "fa-play fa-flip-horizontal": "\u25c0\ufe0e", "fa-pause": "\u23f8\ufe0e",
+    "fa-play": "\u25b6\ufe0e", "fa-step-forward": "|\u23f5\ufe0e",
+    "fa-fast-forward": "\u23ed\ufe0e",
+}
+_FA_LINK = re.compile(r'<link rel="stylesheet"\s+href="[^"]*font-awesome[^"]*">\s*')
+_FA_ICON = re.compile(r'<i class="fa ((?:fa-[a-z-]+ ?)+)"></i>')
+
+
+def offline_player(html: str) -> str:
+    """matplotlib's ``to_jshtml`` player with its buttons drawn without any download."""
+    html = _FA_LINK.sub("", html)
+    return _FA_ICON.sub(lambda m: f'<span aria-hidden="true">{_PLAYER_ICONS[m.group(1).strip()]}</span>', html)
+
+
 def play(anim: animation.Animation, *, default_mode: str = "loop"):
     """The animation as an inline JavaScript player: ``IPython.display.HTML(anim.to_jshtml())``.
 
     Plays in JupyterLab without a live kernel, so it survives nbconvert export and nbgrader
-    feedback. Closes the figure first, so no static copy appears under the player.
+    feedback, and needs no download (:func:`offline_player`). Closes the figure first, so no
+    static copy appears under the player.
 
     Parameters
     ----------
@@ -703,7 +724,7 @@ def play(anim: animation.Animation, *, default_mode: str = "loop"):
 
     fig = anim._fig
     plt.close(fig)
-    html = anim.to_jshtml(default_mode=default_mode)
+    html = offline_player(anim.to_jshtml(default_mode=default_mode))
     pic = getattr(anim, "_sliding_picture", None)
     expected = len(pic.steps) if pic is not None else getattr(anim, "_save_count", None) or 0
     got = embedded_frame_count(html)
