@@ -90,8 +90,10 @@ _PAD_INK = "#595959"
 _PAD_HATCH = "#8C8C8C"
 # Padding values sit on a small white box so the hatch lines never strike through "0" or "−∞".
 _PAD_LABEL_BOX = dict(boxstyle="round,pad=0.15", facecolor="white", edgecolor="none", alpha=0.9)
-# The winner's star sits on the cell's top-right corner, clear of the digits centred in it.
-_STAR_AT = (1.0, 0.0)
+# The winner's star sits in the cell's top-right corner: above the digits centred in the cell
+# (however wide the number) and inside the cell, so it never covers a neighbour or a label.
+_STAR_AT = (0.84, 0.16)
+_STAR_SIZE = 0.26  # marker size, as a fraction of a cell (in points)
 
 # Text always uses the DejaVu Sans files bundled with matplotlib (never a system copy), so
 # renders are the same on every machine.
@@ -456,7 +458,7 @@ class _PoolPicture(_StepPicture):
             self._panel_label(self.wp / 2, -0.25, label, "label-input")
         lw = 0.075 * self.cell_pt
         vc = COLORS["vermillion"]
-        marker_size = 0.38 * self.cell_pt
+        marker_size = _STAR_SIZE * self.cell_pt
         self._rect(0, 0, 1, 1, "winner", fill=False, edgecolor=vc, linewidth=lw, zorder=7,
                    joinstyle="miter")
         self._add(self.ax.add_line(Line2D([_STAR_AT[0]], [_STAR_AT[1]], marker="*", markersize=marker_size,
@@ -679,13 +681,13 @@ def embedded_frame_count(html: str) -> int:
 
 # matplotlib's player draws its buttons with Font Awesome icons loaded from a CDN: offline
 # (a feedback file opened on a train, a firewalled lab) the buttons are blank. Plain text
-# glyphs instead (U+FE0E asks for the text, not the emoji, form).
+# glyphs instead, from blocks every system font has (arrows, geometric shapes); each button
+# keeps its title and aria-label.
 _PLAYER_ICONS = {
-    "fa-minus": "\u2212", "fa-plus": "+",
-    "fa-fast-backward": "\u23ee\ufe0e", "fa-step-backward": "\u23f4\ufe0e|",
-    "fa-play fa-flip-horizontal": "\u25c0\ufe0e", "fa-pause": "\u23f8\ufe0e",
-    "fa-play": "\u25b6\ufe0e", "fa-step-forward": "|\u23f5\ufe0e",
-    "fa-fast-forward": "\u23ed\ufe0e",
+    "fa-minus": "\u2212", "fa-plus": "+",                           # slower, faster
+    "fa-fast-backward": "\u21e4", "fa-step-backward": "\u2190",    # first frame, previous
+    "fa-play fa-flip-horizontal": "\u25c0", "fa-pause": "||", "fa-play": "\u25b6",
+    "fa-step-forward": "\u2192", "fa-fast-forward": "\u21e5",      # next frame, last
 }
 _FA_LINK = re.compile(r'<link rel="stylesheet"\s+href="[^"]*font-awesome[^"]*">\s*')
 _FA_ICON = re.compile(r'<i class="fa ((?:fa-[a-z-]+ ?)+)"></i>')
