@@ -65,21 +65,38 @@ class Course:
         return Gradebook("sqlite:///" + str(self.root / "gradebook.db"), course_id=COURSE_ID)
 
 
+def closed_ancestor(path: str) -> tuple[str, str] | None:
+    """(the topmost folder above ``path`` that other accounts cannot pass, its child toward
+    ``path``), or None if every folder above ``path`` lets them through."""
+    parts = Path(path).resolve().parts
+    for i in range(1, len(parts) - 1):
+        folder = Path(*parts[:i + 1])
+        if not os.stat(folder).st_mode & 0o001:
+            return str(folder), str(Path(*parts[:i + 2]))
+    return None
+
+
 def in_root_visible_namespace(argv: list) -> list:
     """``argv`` in a private mount namespace (``bwrap``, as root) where other accounts can run
-    this test run's Python: root's home is replaced by an empty folder holding, read-only,
-    only what is needed from it (the interpreter may live under ``/root``, e.g. pyenv, which
-    no other account can enter). Everything else is the machine as it is. Children (a hub's
+    this test run's Python and read the repository.
+
+    The interpreter or the checkout may sit below a folder no other account can pass (pyenv
+    under ``/root``, a CI workspace under a private home). In the namespace such a folder is
+    replaced by an empty one holding, read-only, only the child on the way to what is needed:
+    a bind under the closed folder itself would not do, bwrap would make the folders above
+    that mount point 0700 again. Everything else is the machine as it is. Children (a hub's
     spawned servers) stay in the namespace."""
     from autograder.sandbox import python_roots
-    # the top folder under /root of each path needed: bwrap would make the folders between
-    # /root and a deeper mount point 0700, which other accounts cannot pass
-    tops = {"/root/" + Path(p).relative_to("/root").parts[0]
-            for p in (*python_roots(sys.executable), str(REPO))
-            if p.startswith("/root/")}
-    mounts = ["--dev-bind", "/", "/", "--tmpfs", "/root"]
-    for top in sorted(tops):
-        mounts += ["--ro-bind", top, top]
+    closed: dict[str, set] = {}
+    for needed in (*python_roots(sys.executable), str(REPO)):
+        found = closed_ancestor(needed)
+        if found:
+            closed.setdefault(found[0], set()).add(found[1])
+    mounts = ["--dev-bind", "/", "/"]
+    for folder in sorted(closed):
+        mounts += ["--tmpfs", folder]
+        for child in sorted(closed[folder]):
+            mounts += ["--ro-bind", child, child]
     return ["bwrap", *mounts, "--", *argv]
 
 
