@@ -27,7 +27,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -355,9 +354,9 @@ def test_student_and_ta_journey(course, hub, login, accounts):
     assert (course.root / "submitted" / ALICE / aid).is_dir()
 
     # --- TA: the class grading command -----------------------------------------------------
-    grade_class(course)
-    if accounts:  # the command ran as root; formgrader (the grader account) works on from here
-        accounts[GRADER].give(course.root)
+    grader = (Person(course, GRADER, "grader", accounts[GRADER]) if accounts
+              else Person(course, TA1, "grader"))
+    grade_class(course, grader)
 
     # --- TA: formgrader, grade the written answer --------------------------------------------
     ta.goto(hub.url + f"/services/{COURSE_ID}/formgrader/gradebook/{aid}/{written_nb}")
@@ -432,29 +431,18 @@ def formgrader_action(ta, aid, column, success, screenshot=None, root=None):
     expect(root.locator("#success-modal, #error-modal")).to_have_count(0)
 
 
-def grade_class(course):
-    """The TA's one command for the whole class (autograder/), else plain nbgrader autograde."""
-    ta = Person(course, TA1 + "-cli", "grader")  # as the account running the tests
-    env = ta.env()
-    if (Path(__file__).resolve().parents[1] / "autograder" / "grade.py").exists():
-        cmd = [sys.executable, "-m", "autograder", "grade", course.assignment,
-               "--course", str(course.root), "--no-feedback", "--quiet"]
-        check = subprocess.run([sys.executable, "-m", "autograder", "sandbox-check"],
-                               cwd=course.root, env=env, capture_output=True, text=True)
-        if check.returncode != 0:
-            cmd.append("--no-sandbox")
-        proc = subprocess.run(cmd, cwd=course.root, env=env, capture_output=True, text=True,
-                              timeout=1200)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        assert_submission_secrets_kept(course)
-    else:
-        ta.nbgrader("autograde", course.assignment, timeout=1200)
-    gb = course.gradebook()
-    try:
-        sub = gb.find_submission(course.assignment, ALICE)
-        assert sub.code_score > 0
-    finally:
-        gb.close()
+def grade_class(course, grader: Person):
+    """The TA's one command for the whole class, run by ``grader`` (the account that owns the
+    course). Without the sandbox if it cannot work here (``sandbox-check`` says why)."""
+    cmd = [sys.executable, "-m", "autograder", "grade", course.assignment,
+           "--course", str(course.root), "--no-feedback", "--quiet"]
+    if grader.run([sys.executable, "-m", "autograder", "sandbox-check"]).returncode != 0:
+        cmd.append("--no-sandbox")
+    proc = grader.run(cmd, timeout=1200)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert_submission_secrets_kept(course)
+    with course.gradebook() as gb:
+        assert gb.find_submission(course.assignment, ALICE).code_score > 0
 
 
 def assert_submission_secrets_kept(course):
