@@ -17,6 +17,7 @@ The one place that turns ``source/section03`` into a course someone can grade:
 """
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from dataclasses import dataclass
@@ -46,19 +47,22 @@ def _nbgrader_cells(path: Path):
     return [(c, c.metadata["nbgrader"]) for c in nb.cells if "nbgrader" in c.metadata]
 
 
+@functools.lru_cache(maxsize=64)
+def _solutions(path: str, mtime_ns: int, code_only: bool) -> tuple[tuple[str, str], ...]:
+    """(grade_id, solution) of one notebook; cached while the file is unchanged (``mtime_ns``)."""
+    return tuple((meta["grade_id"], _DELIMS.sub("", _MARK_SCHEME.sub("", cell.source)))
+                 for cell, meta in _nbgrader_cells(Path(path))
+                 if meta.get("solution") and not (code_only and cell.cell_type != "code"))
+
+
 def solution_sources(source_dir: Path = SOURCE, *, code_only: bool = False) -> dict[str, dict[str, str]]:
     """notebook -> {grade_id: the solution as a student would type it}, for every answer cell.
 
     Solution delimiters and mark schemes are removed. ``code_only`` leaves out written
-    (markdown) answers.
+    (markdown) answers. Each call returns new dicts (callers may change them).
     """
-    out = {}
-    for path in sorted(Path(source_dir).glob("*.ipynb")):
-        out[path.stem] = {
-            meta["grade_id"]: _DELIMS.sub("", _MARK_SCHEME.sub("", cell.source))
-            for cell, meta in _nbgrader_cells(path)
-            if meta.get("solution") and not (code_only and cell.cell_type != "code")}
-    return out
+    return {path.stem: dict(_solutions(str(path), path.stat().st_mtime_ns, code_only))
+            for path in sorted(Path(source_dir).glob("*.ipynb"))}
 
 
 def graded_cells(notebook: str, source_dir: Path = SOURCE) -> dict[str, float]:

@@ -89,13 +89,14 @@ class AddAnswerKeyPictures(NbGraderPreprocessor):
         where = coursedir.format_path(getattr(coursedir, folder), ".", nbg.get("assignment", ""))
         return os.path.join(where, f"{nbg.get('notebook', '')}.ipynb")
 
-    def _read(self, path: str, what: str):
+    def _read(self, path: str, what: str, remedy: str):
+        """The notebook at ``path`` (read once per run), or None with a warning saying why."""
         if path not in self._keys:
             try:
                 self._keys[path] = nbformat.read(path, as_version=4)
             except (OSError, ValueError) as exc:
-                self.log.warning("no answer key pictures in feedback: cannot read the %s %s (%s); "
-                                 "make it with `nbgrader generate_solution`", what, path, exc)
+                self.log.warning("no answer key pictures in feedback: cannot read the %s %s (%s); %s",
+                                 what, path, exc, remedy)
                 self._keys[path] = None
         return self._keys[path]
 
@@ -104,7 +105,7 @@ class AddAnswerKeyPictures(NbGraderPreprocessor):
         path = self.course_notebook(resources, "release_directory")
         if not os.path.exists(path):
             return set()
-        release = self._read(path, "release")
+        release = self._read(path, "release", "regenerate it with `nbgrader generate_assignment`")
         return {c.metadata.get("nbgrader", {}).get("grade_id") for c in (release.cells if release else [])
                 if self.stand_in_tag in c.metadata.get("tags", [])} - {None}
 
@@ -136,7 +137,8 @@ class AddAnswerKeyPictures(NbGraderPreprocessor):
         return cell
 
     def preprocess(self, nb, resources):
-        key = self._read(self.course_notebook(resources, "solution_directory"), "answer key")
+        key = self._read(self.course_notebook(resources, "solution_directory"), "answer key",
+                         "make it with `nbgrader generate_solution`")
         if key is None:
             return nb, resources
         stand_ins = self._stand_ins(resources)

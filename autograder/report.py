@@ -216,9 +216,9 @@ def knock_on(data: dict, entry: dict) -> float:
     """Points a mistake's students lost in other autograded questions of the same notebook
     whose own verdict named no mistake."""
     lost = 0.0
+    notebooks = {q.split("/")[0] for q in entry["questions"]}
     for student in entry["students"]:
         named = entry.get("named", {}).get(student, set())
-        notebooks = {q.split("/")[0] for q in entry["questions"]}
         for nb, q in data["questions"]:
             if nb not in notebooks or data["kind"][(nb, q)] != "auto" or (nb, q) in named:
                 continue

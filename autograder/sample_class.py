@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from .course import Course
@@ -47,28 +48,49 @@ def with_answer(key: dict, notebook: str, answer: str, code: str) -> dict:
     return answers
 
 
-def _hostile(gradebook: Path, source: Path) -> dict[str, tuple[str, str, str]]:
-    """student -> (notebook, answer cell, code appended to the solution of that cell)."""
+@dataclass(frozen=True)
+class Hostile:
+    """One hostile student: ``code`` in ``answer`` (of ``notebook``), replacing the solution
+    or, with ``after_solution``, appended to it."""
+
+    notebook: str
+    answer: str
+    code: str
+    what: str
+    after_solution: bool = False
+
+
+def _hostile(gradebook: Path, source: Path) -> dict[str, Hostile]:
+    """The hostile students of the sample class."""
+    reads = ("for path, mode in [({gb!r}, 'rb'), ({gb!r}, 'ab'), ({src!r}, 'rb')]:\n"
+             "    try:\n        open(path, mode).read(10) if 'r' in mode else open(path, mode).write(b'x')\n"
+             "        print('got at', path)\n"
+             "    except Exception as exc:\n        print('no access to', path, type(exc).__name__)\n"
+             ).format(gb=str(gradebook), src=str(source))
     return {
-        "hostile-infinite-loop": ("01_conv_arithmetic", "conv_output_size",
-                                  "def conv_output_size(n, F, S=1, P=0):\n    while True:\n        pass\n"),
-        "hostile-os-exit": ("03_l1_vectorization", "compute_distances_one_loop",
-                            "import os\nos._exit(1)\n"),
-        "hostile-memory-bomb": ("04_vector_backprop", "forward",
-                                "def forward(W, x):\n    hoard = []\n    while True:\n"
-                                "        hoard.append(bytearray(512 * 1024 * 1024))\n"),
-        "hostile-reads-gradebook": ("01_conv_arithmetic", "q1c", (
-            "for path, mode in [({gb!r}, 'rb'), ({gb!r}, 'ab'), ({src!r}, 'rb')]:\n"
-            "    try:\n        open(path, mode).read(10) if 'r' in mode else open(path, mode).write(b'x')\n"
-            "        print('got at', path)\n"
-            "    except Exception as exc:\n        print('no access to', path, type(exc).__name__)\n"
-        ).format(gb=str(gradebook), src=str(source))),
-        "hostile-planted-checks": ("02_kernel_of_truth", "conv2d",
-                                   "def conv2d(x, w, stride=1, padding=0):\n    return x\n"),
-        "hostile-rewrites-tests": ("02_kernel_of_truth", "max_pool2d",
-                                   "def max_pool2d(x, size, stride=None, padding=0):\n    return x\n"
-                                   "get_ipython().input_transformers_post.append("
-                                   "lambda lines: ['pass\\n'])\n"),
+        "hostile-infinite-loop": Hostile(
+            "01_conv_arithmetic", "conv_output_size",
+            "def conv_output_size(n, F, S=1, P=0):\n    while True:\n        pass\n",
+            "conv_output_size never returns"),
+        "hostile-os-exit": Hostile(
+            "03_l1_vectorization", "compute_distances_one_loop", "import os\nos._exit(1)\n",
+            "os._exit(1) in notebook 03", after_solution=True),
+        "hostile-memory-bomb": Hostile(
+            "04_vector_backprop", "forward",
+            "def forward(W, x):\n    hoard = []\n    while True:\n"
+            "        hoard.append(bytearray(512 * 1024 * 1024))\n",
+            "allocates memory until it fails"),
+        "hostile-reads-gradebook": Hostile(
+            "01_conv_arithmetic", "q1c", reads, "tries to read and append to the gradebook",
+            after_solution=True),
+        "hostile-planted-checks": Hostile(
+            "02_kernel_of_truth", "conv2d", "def conv2d(x, w, stride=1, padding=0):\n    return x\n",
+            "wrong conv2d plus a planted helpers/checks.py that passes all"),
+        "hostile-rewrites-tests": Hostile(
+            "02_kernel_of_truth", "max_pool2d",
+            "def max_pool2d(x, size, stride=None, padding=0):\n    return x\n"
+            "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])\n",
+            "wrong max_pool2d plus an input transformer that empties the tests"),
     }
 
 
@@ -86,19 +108,10 @@ def build_sample_class(root: Path, *, all_mistakes: bool = False) -> dict[str, s
         write_submission(root, student, with_answer(key, mistake.notebook, mistake.answer, mistake.code))
         described[student] = f"{mistake.slug} in {mistake.answer}"
     hostile = _hostile(root / "gradebook.db", root / "source" / ASSIGNMENT / "01_conv_arithmetic.ipynb")
-    for student, (notebook, answer, code) in hostile.items():
-        if student not in ("hostile-infinite-loop", "hostile-planted-checks", "hostile-memory-bomb",
-                           "hostile-rewrites-tests"):
-            code = key[notebook][answer] + "\n" + code
-        write_submission(root, student, with_answer(key, notebook, answer, code))
-        described[student] = {
-            "hostile-infinite-loop": "conv_output_size never returns",
-            "hostile-os-exit": "os._exit(1) in notebook 03",
-            "hostile-memory-bomb": "allocates memory until it fails",
-            "hostile-reads-gradebook": "tries to read and append to the gradebook",
-            "hostile-planted-checks": "wrong conv2d plus a planted helpers/checks.py that passes all",
-            "hostile-rewrites-tests": "wrong max_pool2d plus an input transformer that empties the tests",
-        }[student]
+    for student, h in hostile.items():
+        code = key[h.notebook][h.answer] + "\n" + h.code if h.after_solution else h.code
+        write_submission(root, student, with_answer(key, h.notebook, h.answer, code))
+        described[student] = h.what
     planted = root / "submitted" / "hostile-planted-checks" / ASSIGNMENT / "helpers"
     planted.mkdir(parents=True, exist_ok=True)
     (planted / "checks.py").write_text("def check(*args, **kwargs):\n    return None\n")

@@ -694,9 +694,15 @@ _FA_ICON = re.compile(r'<i class="fa ((?:fa-[a-z-]+ ?)+)"></i>')
 
 
 def offline_player(html: str) -> str:
-    """matplotlib's ``to_jshtml`` player with its buttons drawn without any download."""
-    html = _FA_LINK.sub("", html)
-    return _FA_ICON.sub(lambda m: f'<span aria-hidden="true">{_PLAYER_ICONS[m.group(1).strip()]}</span>', html)
+    """matplotlib's ``to_jshtml`` player with its buttons drawn without any download.
+
+    An icon this table does not know (a newer matplotlib) is left as it was.
+    """
+    def glyph(m: re.Match) -> str:
+        text = _PLAYER_ICONS.get(m.group(1).strip())
+        return m.group(0) if text is None else f'<span aria-hidden="true">{text}</span>'
+
+    return _FA_ICON.sub(glyph, _FA_LINK.sub("", html))
 
 
 def play(anim: animation.Animation, *, default_mode: str = "loop"):

@@ -293,22 +293,21 @@ def test_student_and_ta_journey(course, hub, login, accounts):
     run_all(page, nb, nb_path)
     save(page, nb)
     shot(page, "04_notebook_run")
-    if aid == "section03":
-        anim = nb.locator(".jp-OutputArea-output .animation").first
-        anim.scroll_into_view_if_needed()
-        expect(anim).to_be_visible()
-        frame = anim.locator("img[id^='_anim_img']")
-        slider = anim.locator("input.anim-slider")
-        expect(frame).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
-        anim.get_by_role("button", name="Pause").click()
-        anim.get_by_role("button", name="First frame").click()
-        expect(slider).to_have_value("0")
-        first_src = frame.get_attribute("src")
-        anim.get_by_role("button", name="Next frame").click()
-        anim.get_by_role("button", name="Next frame").click()
-        expect(slider).to_have_value("2")  # the player's JavaScript ran: a trusted output
-        assert frame.get_attribute("src") != first_src
-        shot(page, "05_sliding_filter_animation", anim)
+    anim = nb.locator(".jp-OutputArea-output .animation").first
+    anim.scroll_into_view_if_needed()
+    expect(anim).to_be_visible()
+    frame = anim.locator("img[id^='_anim_img']")
+    slider = anim.locator("input.anim-slider")
+    expect(frame).to_have_attribute("src", re.compile(r"^data:image/png;base64,"))
+    anim.get_by_role("button", name="Pause").click()
+    anim.get_by_role("button", name="First frame").click()
+    expect(slider).to_have_value("0")
+    first_src = frame.get_attribute("src")
+    anim.get_by_role("button", name="Next frame").click()
+    anim.get_by_role("button", name="Next frame").click()
+    expect(slider).to_have_value("2")  # the player's JavaScript ran: a trusted output
+    assert frame.get_attribute("src") != first_src
+    shot(page, "05_sliding_filter_animation", anim)
 
     nb.locator(".jp-Toolbar-item", has_text="Validate").click()
     dialog = page.locator(".jp-Dialog")

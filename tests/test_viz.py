@@ -427,6 +427,11 @@ def test_every_player_button_shows_a_glyph():
         assert visible and "fa-" not in inner, inner
 
 
+def test_an_icon_the_player_table_does_not_know_is_left_as_it_was():
+    html = '<button title="Rewind"><i class="fa fa-rewind"></i></button>'
+    assert viz.offline_player(html) == html
+
+
 def test_play_closes_a_pyplot_figure_so_no_static_copy_appears():
     fig, ax = plt.subplots()
     line, = ax.plot([0, 1], [0, 1])
