@@ -31,8 +31,10 @@ _MATHML_TAGS = {
     "mfrac", "msqrt", "mroot", "mstyle", "mpadded", "mphantom", "menclose", "mfenced",
     "munder", "mover", "munderover", "mtable", "mtr", "mtd", "mlabeledtr",
 }
+# No ``xmlns``: in HTML the parser puts <math> in the MathML namespace itself, and a heading's
+# anchor pass (ElementTree) would turn the attribute into an "ns0:" prefix browsers ignore.
 _MATHML_ATTRIBUTES = {"*": {
-    "xmlns", "display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace",
+    "display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace",
     "minsize", "maxsize", "movablelimits", "accent", "accentunder", "linethickness", "width",
     "height", "depth", "columnalign", "rowalign", "columnspacing", "rowspacing", "columnlines",
     "rowlines", "frame", "displaystyle", "scriptlevel", "notation", "open", "close",

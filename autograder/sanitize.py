@@ -43,6 +43,7 @@ raise on malformed outputs: what it cannot read is removed rather than shown.
 from __future__ import annotations
 
 import base64
+import bisect
 import html as _html
 import re
 from typing import Any, Optional
@@ -107,9 +108,20 @@ _STYLE_VALUE = re.compile(r"^[\w\s#%.,()+\-]*$")
 _STYLE_BAD = re.compile(r"url|expression|image|var\s*\(|env\s*\(|attr\s*\(|@|\\", re.I)
 
 
+# nbconvert's templates pass rendered markdown through ``strip_files_prefix``, which turns
+# ``href="files/x"`` into ``href="x"`` after this module has judged it: a URL is judged as the
+# browser will get it, with that prefix gone.
+_FILES_PREFIX = re.compile(r"^(?:/?files/)+")
+
+
+def _as_served(url: str) -> str:
+    """``url`` (an attribute value, entities decoded) as the browser gets it."""
+    return _FILES_PREFIX.sub("", _CONTROL.sub("", url))
+
+
 def _url_scheme(url: str) -> Optional[str]:
     """The scheme a browser sees in ``url`` (an attribute value, entities decoded), or None."""
-    m = _SCHEME.match(_CONTROL.sub("", url))
+    m = _SCHEME.match(_as_served(url))
     return m.group(1).lower() if m else None
 
 
@@ -130,6 +142,7 @@ def _attribute_ok(tag: str, attr: str, value: str, markdown: bool = False) -> bo
     if attr == "href":
         return tag == "a" and _url_scheme(value) in LINK_SCHEMES
     if attr == "src":
+        value = _as_served(value)
         return tag == "img" and bool(
             _DATA_IMAGE.match(value) or (markdown and _ATTACHMENT.match(value)))
     if attr == "style":
@@ -256,15 +269,48 @@ class _Audit(IPythonRenderer):
         return text
 
     def image(self, text: str, url: str, title: Optional[str] = None) -> str:
+        # An image loads as soon as the page opens: only the cell's own attachments, inline
+        # data images and relative paths, never another host (a web image would tell its
+        # owner when the TA or the student opens the page).
         for candidate in (url, _html.unescape(url)):
-            compact = _CONTROL.sub("", candidate)
-            scheme = _url_scheme(compact)
-            if scheme is None or scheme in LINK_SCHEMES:
-                continue  # relative or web image: nothing runs
-            if not (_DATA_IMAGE.match(compact) or _ATTACHMENT.match(compact)):
+            served = _as_served(candidate)
+            if _DATA_IMAGE.match(served) or _ATTACHMENT.match(served):
+                continue
+            # a browser reads "\\" as "/" in a URL: "/\\host" loads from another host too
+            if _url_scheme(served) is not None or served.replace("\\", "/").startswith("//"):
                 self.risk += 1
                 break
         return ""
+
+
+# nbconvert's maths rules scan lazily from an opener to the next closer of its kind, or to the
+# end of the text when none follows: a cell of unclosed openers costs (length x openers) to
+# parse -- 60k characters of "\\(" take 11 s. A cell is parsed only while that estimate stays
+# under a budget, else it is shown quoted, unparsed. Written answers are far below it: closed
+# formulas cost only their own length.
+_MATH_PAIRS = (("$$", "$$"), ("$", "$"), ("\\\\(", "\\\\)"), ("\\\\[", "\\\\]"),
+               ("\\begin{", "\\end{"))
+MAX_PARSE_COST = 8_000_000  # about 0.15 s of the worst kind
+
+
+def _positions(source: str, needle: str) -> list[int]:
+    found, at = [], source.find(needle)
+    while at != -1:
+        found.append(at)
+        at = source.find(needle, at + 1)
+    return found
+
+
+def parse_cost(source: str) -> int:
+    """An upper estimate of the characters mistune's maths rules scan in ``source``: the
+    length, plus for every opener the distance to the next closer of its kind (or the end)."""
+    n, cost = len(source), len(source)
+    for opener, closer in _MATH_PAIRS:
+        closers = _positions(source, closer)
+        for at in _positions(source, opener):
+            nxt = bisect.bisect_right(closers, at + len(opener) - 1 + (opener == closer))
+            cost += (closers[nxt] if nxt < len(closers) else n) - at
+    return cost
 
 
 def markdown_risk(source: str) -> int:
@@ -282,7 +328,7 @@ def markdown_risk(source: str) -> int:
 # that make a URL's scheme (directly or through an entity) where those do not reach.
 _REPAIR_PASSES = (_TAGLIKE, re.compile(r"\[|(?<=\])\(|[:&]"))
 _REPAIR = {"<": "&lt;", "[": "\\[", "(": "\\(", ":": "%3A", "&": "%26"}
-_QUICK = re.compile(r"[<:&]")
+_QUICK = re.compile(r"[<:&]|!\[")  # what can make raw HTML, a URL scheme or an image
 
 
 def _quote(source: str) -> str:
@@ -302,7 +348,9 @@ def clean_markdown(source: str) -> str:
     is left to the parser that renders it: ``markdown_risk`` runs nbconvert's own mistune
     setup and scores what it would pass to the browser verbatim -- raw HTML that is not a
     strictly written allow-listed tag, mermaid bodies with such tags, link or image targets
-    with another scheme than http/https/mailto (``attachment:``/``data:image`` for images).
+    with another scheme than http/https/mailto, images other than ``attachment:``,
+    ``data:image`` and relative paths (URLs judged as served, after nbconvert's
+    ``strip_files_prefix``).
 
     A source scoring 0 is returned unchanged (everything ordinary students write). Otherwise
     one-character repairs are tried left to right -- first ``<`` to ``&lt;``, then ``[`` and
@@ -311,7 +359,11 @@ def clean_markdown(source: str) -> str:
     and they show as literal text (the TA sees what was attempted). If that does not reach
     0, the whole cell is shown as a fenced code block under a note.
     """
-    if not isinstance(source, str) or not _QUICK.search(source):
+    if not isinstance(source, str):
+        return source
+    if parse_cost(source) > MAX_PARSE_COST:
+        return _quote(source)  # inert by construction: a fence no line inside can close
+    if not _QUICK.search(source):
         return source
     risk = markdown_risk(source)
     if risk == 0:
@@ -319,7 +371,7 @@ def clean_markdown(source: str) -> str:
     text = source
     for pattern in _REPAIR_PASSES:
         candidates = [m.start() for m in pattern.finditer(text)]
-        if len(candidates) > _MAX_REPAIRS or len(candidates) * len(text) > _MAX_REPAIR_WORK:
+        if len(candidates) > _MAX_REPAIRS or len(candidates) * parse_cost(text) > _MAX_REPAIR_WORK:
             break  # each candidate costs one parse: too big a cell is quoted instead
         shift = 0
         for pos in candidates:

@@ -63,6 +63,12 @@ def test_markdown_inside_a_formulas_text_is_not_a_link():
     assert "<a" not in out and "<mtext>" in out
 
 
+def test_maths_in_a_heading_stays_mathml():
+    """A heading's anchor pass (ElementTree) would rename a namespaced <math> to <ns0:math>."""
+    out = markdown_to_html(r"## The output size $\frac{n - F}{S} + 1$")
+    assert "<math" in out and "ns0:" not in out and "xmlns" not in out
+
+
 def test_a_huge_formula_is_shown_as_its_source():
     out = markdown_to_html("$" + "x+" * MAX_FORMULA_CHARS + "x$")
     assert "<math" not in out

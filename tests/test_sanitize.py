@@ -15,6 +15,7 @@ import nbformat
 import pytest
 from bs4 import BeautifulSoup
 from nbconvert import HTMLExporter
+from nbconvert.filters.strings import strip_files_prefix
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from autograder.sanitize import (
@@ -69,8 +70,9 @@ def answer_after(source, metadata=None):
 
 
 def rendered(source):
-    """What nbconvert makes of a markdown source (the renderer the feedback uses)."""
-    return HTMLExporter().markdown2html({"cell": {}}, source)
+    """What the page gets from a markdown source: nbconvert's rendering, then the templates'
+    ``strip_files_prefix`` (feedback and formgrader apply it after rendering)."""
+    return strip_files_prefix(HTMLExporter().markdown2html({"cell": {}}, source))
 
 
 def soup_of(html):
@@ -357,6 +359,51 @@ def test_student_markdown_entity_encoded_javascript_link_is_gone():
     assert script_links(html) == []
 
 
+def test_student_markdown_links_behind_the_files_prefix_are_gone():
+    """nbconvert's templates strip "files/" from link targets after rendering: a target is
+    judged as the browser gets it."""
+    source = (f"[a](files/javascript:alert('{MARK}')) [b](/files/data:text/html;base64,PHNjcmlwdD4=) "
+              f"<a href=\"files/javascript:alert('{MARK}')\">c</a>")
+    assert script_links(rendered(source))  # the trap is real
+    assert script_links(rendered(answer_after(source))) == []
+
+
+@pytest.mark.parametrize("image", [
+    "![pixel](https://evil.example/px.png)", "![pixel](//evil.example/px.png)",
+    "![pixel](files/https://evil.example/px.png)",
+    '<img src="https://evil.example/px.png">', '<img src="/\\evil.example/px.png">'])
+def test_student_markdown_image_from_another_host_is_not_loaded(image):
+    html = rendered(answer_after(f"{image} and text"))
+    assert not soup_of(html).find("img") and "and text" in html
+
+
+def test_student_markdown_attachment_and_relative_images_stay():
+    source = "![a](attachment:fig.png) ![b](figures/net.png)"
+    assert answer_after(source) == source
+
+
+@pytest.mark.parametrize("source", ["\\\\(" * 40000, "\\\\[" * 20000, "\\begin{a}\n" * 10000])
+def test_markdown_too_costly_to_parse_is_quoted_without_parsing(source, monkeypatch):
+    """Unclosed maths openers make nbconvert's parser quadratic (60k characters: 11 s): such
+    a cell is shown quoted, and the parser is never run on it."""
+    import autograder.sanitize as sanitize
+
+    def no_parsing(_source):
+        raise AssertionError("parsed")
+
+    monkeypatch.setattr(sanitize, "markdown_risk", no_parsing)
+    cleaned = clean_markdown(source)
+    assert cleaned.startswith(sanitize.MARKDOWN_NOTE) and source in cleaned
+
+
+def test_parse_cost_of_closed_formulas_is_their_length():
+    from autograder.sanitize import MAX_PARSE_COST, parse_cost
+
+    answer = "$a$ and text " * 800  # 800 formulas, 10k characters
+    assert parse_cost(answer) <= 3 * len(answer) < MAX_PARSE_COST
+    assert parse_cost("\\\\(" * 2000) > 1000 * 2000 * 3
+
+
 def test_student_markdown_script_hidden_in_a_code_span_is_gone():
     # Looks like one code span, but the second line starts an HTML block that nbconvert renders.
     source = f"`x\n<script>alert('{MARK}')</script>`"
@@ -411,7 +458,8 @@ def _hostile_notebook(execution_count=True):
         f"[click](javascript:alert('{MARK}')) <a href=\"javascript:alert('{MARK}')\">me</a>\n\n"
         f"`x\n<script>alert('{MARK}')</script>`\n\n"
         f"```mermaid\ngraph LR\n</pre><script>alert('{MARK}')</script>\n```\n\n"
-        f"Shown as code: `<script>{MARK}</script>`\n\n> a quote with $a<b$")
+        f"Shown as code: `<script>{MARK}</script>`\n\n> a quote with $a<b$\n\n"
+        f"[files](files/javascript:alert('{MARK}')) ![px](https://evil.example/{MARK}.png)")
     student_answer.metadata["nbgrader"] = dict(ANSWER, score=1.0)
     added = new_markdown_cell(f'<iframe src="https://evil.example/{MARK}"></iframe><svg onload="{MARK}"></svg>')
     outputs = [
@@ -459,6 +507,9 @@ def _page_problems(page: str) -> list[str]:
                 problems.append(f"payload in <{tag.name} {name}>")
             if name.lower() in _URL_ATTRS and scheme(value) in ("javascript", "vbscript"):
                 problems.append(f"script URL in <{tag.name} {name}>")
+            if tag.name == "img" and name == "src" and (scheme(value) in ("http", "https")
+                                                        or value.startswith("//")):
+                problems.append(f"image from another host: {value[:40]}")
         if tag.name in ("iframe", "frame", "object", "embed", "form"):
             problems.append(f"<{tag.name}>")
         if tag.name == "script" and MARK in tag.get_text():
@@ -467,12 +518,17 @@ def _page_problems(page: str) -> list[str]:
 
 
 def _feedback_exporter():
+    """The exporter and templates the course's feedback uses (nbgrader_config.py)."""
     import nbgrader.converters
 
+    import autograder
+    from autograder.mathml import FeedbackHTMLExporter
+
     base = os.path.dirname(nbgrader.converters.__file__)
-    exporter = HTMLExporter(
+    exporter = FeedbackHTMLExporter(
         template_name="feedback",
-        extra_template_basedirs=[os.path.abspath(os.path.join(base, "..", "server_extensions", "formgrader", "templates"))],
+        extra_template_basedirs=[os.path.join(os.path.dirname(autograder.__file__), "templates"),
+                                 os.path.abspath(os.path.join(base, "..", "server_extensions", "formgrader", "templates"))],
         extra_template_paths=[os.path.abspath(os.path.join(
             base, "..", "server_extensions", "formgrader", "static", "node_modules", "bootstrap", "dist", "css"))],
     )
