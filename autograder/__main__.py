@@ -90,9 +90,11 @@ def cmd_export(args) -> int:
 def cmd_feedback(args) -> int:
     from .results import generate_feedback
 
-    done = generate_feedback(_course(args), workers=args.workers)
+    done, failed = generate_feedback(_course(args), workers=args.workers)
     print(f"feedback written for {len(done)} student(s)")
-    return 0
+    for student, why in sorted(failed.items()):
+        print(f"error: no feedback for {student}: {why}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def cmd_results(args) -> int:

@@ -80,21 +80,26 @@ def _feedback_one(course_root: str, assignment: str, student: str) -> str:
     return student
 
 
-def generate_feedback(course: Course, workers: int | None = None) -> list[str]:
-    """Feedback HTML for every autograded student, from the course gradebook (read only)."""
+def generate_feedback(course: Course, workers: int | None = None) -> tuple[list[str], dict[str, str]]:
+    """Feedback HTML for every autograded student, from the course gradebook (read only).
+
+    Returns (students done, {student: why their feedback failed}); one student's failure
+    never stops the others.
+    """
     root = course.autograded_root
     students = sorted(p.name for p in root.iterdir()
                       if (p / course.assignment).is_dir()) if root.is_dir() else []
-    done = []
+    done, failed = [], {}
     ctx = mp.get_context("spawn")
     with cf.ProcessPoolExecutor(max_workers=workers or os.cpu_count(), mp_context=ctx) as pool:
-        for future in cf.as_completed([pool.submit(_feedback_one, str(course.root),
-                                                   course.assignment, s) for s in students]):
+        futures = {pool.submit(_feedback_one, str(course.root), course.assignment, s): s
+                   for s in students}
+        for future in cf.as_completed(futures):
             try:
                 done.append(future.result())
-            except Exception:
-                pass
-    return sorted(done)
+            except Exception as exc:  # reported to the TA below, the class goes on
+                failed[futures[future]] = f"{type(exc).__name__}: {exc}"
+    return sorted(done), failed
 
 
 def write_outputs(course: Course) -> dict[str, Path]:

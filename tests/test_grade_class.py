@@ -264,3 +264,13 @@ def test_regrading_keeps_a_manual_score_the_ta_entered(small_class):
     with Gradebook(toy.db_url) as gb:
         grade = gb.find_grade("test_add", "01_add", ASSIGNMENT, "bob")
         assert grade.manual_score == 1.5 and grade.auto_score == 0.0 and grade.needs_manual_grade
+
+
+def test_cli_feedback_names_a_student_whose_feedback_failed_and_writes_the_rest(small_class):
+    toy = small_class
+    (toy.root / "autograded" / "bob" / ASSIGNMENT / "01_add.ipynb").write_text("{not json")
+    out = subprocess.run([sys.executable, "-m", "autograder", "feedback", ASSIGNMENT,
+                          "--course", str(toy.root)], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "no feedback for bob" in out.stderr and "ann" not in out.stderr
+    assert (toy.root / "feedback" / "ann" / ASSIGNMENT / "01_add.html").exists()
