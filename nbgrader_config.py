@@ -34,6 +34,17 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # `python -m autograder grade`: student code runs in a sandboxed kernel that holds no
 # grading code; the hidden tests are planned before and judged after, in this process,
 # from plain data the kernel sends back (autograder/README.md explains each step).
+# First the submission's cells get the release's grading metadata back (a cell pasted from
+# another notebook, a copy, a deleted locked cell, a changed type: autograder/repair.py), then
+# nbgrader's own sanitising.
+c.Autograde.sanitize_preprocessors = [
+    "autograder.repair.RepairGradingMetadata",
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 c.Autograde.autograde_preprocessors = [
     "autograder.answers.PrepareChecks",      # plan each hidden test: inputs from the secret seed
     "autograder.execute.SandboxedExecute",   # run the notebook sandboxed; ask after each test cell
@@ -64,8 +75,10 @@ c.SandboxedExecute.ask_timeout = 60          # seconds to answer one hidden test
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 c.Execute.startup_timeout = 120
-# A student who deletes a graded or test cell gets it back, from the gradebook's copy.
-c.OverwriteCells.add_missing_cells = True
+# A student who deletes a locked, graded or task cell gets it back: RepairGradingMetadata puts
+# it back from the release where it was (nbgrader's own add-back, OverwriteCells.add_missing_cells,
+# fails when the cell before the deleted one is not graded).
+c.OverwriteCells.add_missing_cells = False
 # Students' huge outputs (a print in a loop) are truncated in the graded copy.
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100

@@ -44,7 +44,8 @@ def autograded_test_name(cell) -> str | None:
 
 def state(resources: dict) -> dict:
     """The grader's private per-notebook state in nbconvert's resources."""
-    return resources.setdefault("autograder", {"plans": {}, "replies": {}, "stopped": None})
+    return resources.setdefault("autograder", {"plans": {}, "replies": {}, "stopped": None,
+                                               "executed": set()})
 
 
 def read_secret(path: str) -> bytes:
@@ -128,13 +129,17 @@ class PrepareChecks(NbGraderPreprocessor):
         return nb, resources
 
 
-def notebook_cells(nb):
-    """The notebook's code cells as :class:`helpers.rules.Cell`, in order."""
+def notebook_cells(nb, executed=None):
+    """The notebook's code cells as :class:`helpers.rules.Cell`, in order.
+
+    ``executed`` (cell indices) keeps only the cells the kernel that answered ran: the rules
+    judge exactly the code that ran, never a cell skipped or after the kernel's death.
+    """
     from helpers.rules import Cell
 
     cells = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or (executed is not None and index not in executed):
             continue
         student = not nbutils.is_locked(cell)
         answer = cell.metadata.get("nbgrader", {}).get("grade_id") if nbutils.is_solution(cell) else None
@@ -155,7 +160,8 @@ class CheckAnswers(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         info = state(resources)
         checks = info.get("checks")
-        cells = notebook_cells(nb)
+        ran = info.get("executed") if "run" in info else None  # None: not executed here
+        cells = notebook_cells(nb, ran)
         verdicts = {}
         for cell in nb.cells:
             name = autograded_test_name(cell)
@@ -176,5 +182,22 @@ class CheckAnswers(NbGraderPreprocessor):
                               "visible_tests_failed": already_failed}
             if failure is not None:
                 cell.outputs.append(verdict_output(failure.render(name)))
+            elif not already_failed:
+                stderr_is_not_a_failure(cell)
         nb.metadata["autograder"] = {"verdicts": verdicts}
         return nb, resources
+
+
+STDERR_NOTE = "[printed to stderr by your code; shown here, it costs no points]\n"
+
+
+def stderr_is_not_a_failure(cell) -> None:
+    """A passing test cell's stderr (a debug print, a warning) shown as ordinary output.
+
+    nbgrader scores a test cell that wrote to stderr zero; a correct answer that prints a
+    debug line to ``sys.stderr`` or triggers a numpy warning keeps its points here.
+    """
+    for output in cell.outputs:
+        if output.output_type == "stream" and output.name == "stderr":
+            output.name = "stdout"
+            output.text = STDERR_NOTE + output.text

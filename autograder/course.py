@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shlex
+import sys
 from pathlib import Path
 
 from traitlets.config import Config
@@ -12,6 +14,10 @@ from . import fstree
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 IGNORED_NAMES = {".ipynb_checkpoints", "__pycache__", ".DS_Store", ".git"}
+
+
+class CourseError(RuntimeError):
+    """The course folder or the assignment asked for is not there (the TA's to fix)."""
 
 
 def load_config(root: Path) -> Config:
@@ -38,7 +44,7 @@ def load_config(root: Path) -> Config:
 @dataclasses.dataclass
 class Course:
     root: Path
-    assignment: str
+    assignment: str | None  # None: the course only (sandbox-check)
     config: Config = None
 
     def __post_init__(self):
@@ -83,6 +89,84 @@ class Course:
     def state_dir(self) -> Path:
         """The grader's own files: resume state, staging, scratch, logs (dot-dir: nbgrader ignores it)."""
         return self.root / ".autograder" / self.assignment
+
+    def has_own_config(self) -> bool:
+        return (self.root / "nbgrader_config.py").is_file()
+
+    def nbgrader_command(self, *args: str) -> str:
+        """The shell command that runs ``nbgrader ARGS`` on this course with this configuration.
+
+        A course with its own ``nbgrader_config.py`` is run from its folder; one without uses
+        the course pack's config, so it runs from the repository with the root and gradebook
+        given (what :func:`load_config` does here).
+        """
+        words = [sys.executable, "-m", "nbgrader", *args]
+        if self.has_own_config():
+            return f"cd {shlex.quote(str(self.root))} && {shlex.join(words)}"
+        words += [f"--CourseDirectory.root={self.root}", f"--CourseDirectory.db_url={self.db_url}"]
+        return f"cd {shlex.quote(str(REPO_ROOT))} && {shlex.join(words)}"
+
+    def gradebook_assignments(self) -> list[str] | None:
+        """Assignments in the gradebook, sorted; None when there is no gradebook yet.
+
+        Never creates the gradebook (opening a missing SQLite file would).
+        """
+        from nbgrader.api import Gradebook
+
+        if self.sqlite_path is not None and not self.sqlite_path.is_file():
+            return None
+        with Gradebook(self.db_url) as gb:
+            return sorted(a.name for a in gb.assignments)
+
+    def assignments(self) -> list[str]:
+        """Assignments of this course: folders of source/ and release/, and the gradebook's."""
+        names = set()
+        for kind, default in (("source_directory", "source"), ("release_directory", "release")):
+            folder = self._dir(kind, default)
+            if folder.is_dir():
+                names.update(p.name for p in folder.iterdir()
+                             if p.is_dir() and not p.name.startswith(".")
+                             and p.name not in IGNORED_NAMES)
+        try:
+            names.update(self.gradebook_assignments() or [])
+        except Exception:  # noqa: BLE001 -- an unreadable gradebook only shortens the list
+            pass
+        return sorted(names)
+
+    def validate(self, *, graded: bool = False) -> "Course":
+        """Raise :class:`CourseError` saying what to fix unless the course and assignment exist.
+
+        The root must be a folder holding ``nbgrader_config.py`` or the source folder, and the
+        assignment one of :meth:`assignments`. With ``graded``, the assignment must also be in
+        the gradebook (the commands that read grades: results, report, export, feedback).
+        Returns the course.
+        """
+        root, name = self.root, self.assignment
+        if not root.exists():
+            raise CourseError(f"course folder {root} does not exist (give the course's folder "
+                              f"with --course DIR)")
+        if not root.is_dir():
+            raise CourseError(f"course folder {root} is not a folder (give the course's folder "
+                              f"with --course DIR)")
+        source_root = self._dir("source_directory", "source")
+        if not self.has_own_config() and not source_root.is_dir():
+            raise CourseError(f"{root} is not an nbgrader course: it has no nbgrader_config.py "
+                              f"and no {source_root.name}/ folder (give the course's folder with "
+                              f"--course DIR)")
+        if name is None:
+            return self
+        known = self.assignments()
+        if name not in known:
+            which = (f"its assignments are: {', '.join(known)}" if known else
+                     f"it has none (no folder in {source_root.name}/, no assignment in the "
+                     f"gradebook)")
+            raise CourseError(f"no assignment {name!r} in the course {root}: {which}")
+        if graded and name not in (self.gradebook_assignments() or []):
+            raise CourseError(
+                f"assignment {name!r} is not in the gradebook {self.db_url}: nothing has been "
+                f"graded yet; grade it first with `{sys.executable} -m autograder grade {name} "
+                f"--course {shlex.quote(str(root))}`")
+        return self
 
     def submission_dir(self, student: str) -> Path:
         return self.submitted_root / student / self.assignment

@@ -198,8 +198,11 @@ class BuiltCourse:
         raise KeyError(f"no cell {grade_id} in {student}'s {notebook}")
 
     def stderr_cells(self, student: str, notebook: str) -> list[str]:
-        """grade_ids (or indices) of cells that wrote to stderr."""
+        """grade_ids (or indices) of cells that wrote to stderr (shown as such or, in a
+        passing test cell, as ordinary output under the grader's note)."""
+        from .answers import STDERR_NOTE
+
         return [cell.metadata.get("nbgrader", {}).get("grade_id", str(i))
                 for i, cell in enumerate(self.autograded(student, notebook).cells)
                 for o in cell.get("outputs", [])
-                if o.output_type == "stream" and o.name == "stderr"]
+                if o.output_type == "stream" and (o.name == "stderr" or o.text.startswith(STDERR_NOTE))]

@@ -208,14 +208,22 @@ class SandboxedExecute(Execute):
         return None
 
     def _run_cells(self, run):
-        """Run every code cell in order; return ``(index, reason)`` where execution stopped, or None."""
+        """Run every code cell in order; return ``(index, reason)`` where execution stopped, or None.
+
+        The indices of the cells run are recorded in ``resources["autograder"]["executed"]``:
+        the source rules read those cells only (a cell the kernel never ran defined nothing).
+        """
+        executed = state(self.resources).setdefault("executed", set())
         for index, cell in enumerate(self.nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
+            if self.skip_cells_with_tag in cell.metadata.get("tags", []):
+                continue  # nbclient would skip it (only the release's locked cells keep the tag)
             if time.monotonic() > self._deadline:
                 reason = f"the notebook ran out of its time budget ({self.notebook_budget} s)"
                 run["events"].append(reason)
                 return (index, reason)
+            executed.add(index)  # before running: a cell that fails part-way still ran
             reason = self._run_cell(cell, index, run)
             if reason:
                 return (index + 1, reason)
@@ -243,6 +251,7 @@ class SandboxedExecute(Execute):
         graded_cells = self.nb.cells
         self.nb.cells = [NotebookNode(dict(c, outputs=[])) if c.cell_type == "code" else c
                          for c in graded_cells[:dead_at]]
+        agstate["executed"] = set()  # the answers come from this kernel: judge what it ran
         try:
             with self.setup_kernel():
                 self.wait_for_reply(self.kc.kernel_info())

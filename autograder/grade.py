@@ -43,7 +43,6 @@ from nbgrader.api import Gradebook, MissingEntry
 from . import sandbox as sb
 from .course import Course, tree_hash
 from .fstree import remove_tree
-from .intake import expected_metadata
 
 STATE_VERSION = 1
 
@@ -72,6 +71,9 @@ class RunSummary:
     failed: list[str]
     seconds: float
     state_path: Path
+    # graded students whose grading noted problems (a corrupt or missing notebook, a timeout,
+    # a dead kernel, files left out...): student -> the issue lines of their state record
+    problems: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------------
@@ -124,8 +126,10 @@ def sandbox_settings(course: Course, options: Options) -> dict:
 
 def gradebook_notebooks(course: Course) -> list[str]:
     missing = GradingError(
-        f"assignment {course.assignment!r} is not in the gradebook {course.db_url}: run "
-        f"`nbgrader generate_assignment {course.assignment}` in {course.root} first")
+        f"assignment {course.assignment!r} is not in the gradebook {course.db_url}: add it by "
+        f"running `{course.nbgrader_command('generate_assignment', course.assignment, '--force')}`"
+        f", then grade again (--force: nbgrader skips an assignment whose release exists; it "
+        f"rewrites {course.release_dir} from the source, unchanged if the release is up to date)")
     if course.sqlite_path is not None and not course.sqlite_path.exists():
         raise missing  # opening it would create an empty gradebook
     try:
@@ -229,7 +233,7 @@ def _prepare_sandbox(course: Course, options: Options) -> dict:
     return settings
 
 
-def _tasks(course: Course, options: Options, todo: list[str], expected: dict,
+def _tasks(course: Course, options: Options, todo: list[str], expected: list[str],
            settings: dict, hashes: dict) -> list[dict]:
     state_dir = course.state_dir
     return [{
@@ -255,10 +259,7 @@ def grade_class(course: Course, options: Options | None = None) -> RunSummary:
         if unknown:
             raise GradingError(f"no collected submission for: {', '.join(unknown)}")
         students = [s for s in students if s in options.students]
-    folder = course.release_dir if course.release_dir.is_dir() else course.source_dir
-    expected = {k: v for k, v in expected_metadata(folder).items() if k in notebooks}
-    for name in notebooks:
-        expected.setdefault(name, {})
+    expected = list(notebooks)  # the assignment's notebooks, as the gradebook knows them
 
     state = load_state(course)
     fp = fingerprint(course, options)
@@ -275,6 +276,7 @@ def grade_class(course: Course, options: Options | None = None) -> RunSummary:
             todo.append(student)
 
     graded, failed = [], []
+    problems: dict[str, list[str]] = {}
     for folder in ("db", "staging", "scratch"):  # what an interrupted run left behind
         remove_tree(str(course.state_dir / folder))
     if todo:
@@ -295,6 +297,8 @@ def grade_class(course: Course, options: Options | None = None) -> RunSummary:
                     record_grades(course, result)
                     record["scores"] = scores_of(course, student)
                     graded.append(student)
+                    if record["issues"]:
+                        problems[student] = list(record["issues"])
                 except Exception as exc:  # keep going; the student is retried next run
                     record["status"] = "error"
                     record["issues"].append(f"could not write the gradebook: {exc}")
@@ -306,7 +310,8 @@ def grade_class(course: Course, options: Options | None = None) -> RunSummary:
         for folder in ("db", "staging", "scratch"):
             remove_tree(str(course.state_dir / folder))
     return RunSummary(graded=graded, skipped=skipped, failed=failed,
-                      seconds=time.monotonic() - start, state_path=course.state_dir / "state.json")
+                      seconds=time.monotonic() - start, state_path=course.state_dir / "state.json",
+                      problems=problems)
 
 
 def _run_pool(tasks: dict[str, dict], workers: int, progress: bool):

@@ -6,20 +6,23 @@ staged copy that holds only
 * the assignment's notebooks, each a regular file that parses as a notebook (a corrupt or
   oversized notebook is left out and scores zero, with the reason);
 * ``timestamp.txt`` (nbgrader's collect time, for late penalties);
-* ``submission_secret.txt`` (nbgrader's exchange names the student's feedback after it);
+* ``submission_secret.txt`` (nbgrader's exchange names the student's feedback after it).
 
-and where every cell's grading metadata is the release's: flags (grade, solution, locked,
-task) and points are restored from the release for known cell ids, and removed from cells
-whose id is not in the assignment. Everything else (planted ``helpers/checks.py``, symlinks,
-FIFOs, sockets, device files, data files, notebooks under other names) is left out and
-listed, so the TA sees it. The submission is walked with :mod:`autograder.fstree`: no
-recursion, no symlink followed, nothing but regular files opened.
+Everything else (planted ``helpers/checks.py``, symlinks, FIFOs, sockets, device files, data
+files, notebooks under other names) is left out and listed, so the TA sees it. The
+submission is walked with :mod:`autograder.fstree`: no recursion, no symlink followed,
+nothing but regular files opened.
+
+Intake is about files only. What is inside a notebook (its cells' grading metadata) is
+repaired by :class:`autograder.repair.RepairGradingMetadata`, the first step of nbgrader's
+own autograde pipeline, so every way of grading repairs a notebook the same way.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
 import os
+from collections.abc import Collection
 from pathlib import Path
 
 import nbformat
@@ -28,7 +31,6 @@ from . import fstree
 from .course import IGNORED_NAMES
 
 MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024
-GRADING_KEYS = ("grade", "solution", "locked", "task", "points", "grade_id", "schema_version")
 
 
 @dataclasses.dataclass
@@ -38,7 +40,6 @@ class Intake:
     corrupt: dict[str, str] = dataclasses.field(default_factory=dict)
     unexpected_notebooks: list[str] = dataclasses.field(default_factory=list)
     removed_files: list[str] = dataclasses.field(default_factory=list)
-    metadata_fixes: dict[str, list[str]] = dataclasses.field(default_factory=dict)
 
     def issues(self) -> list[str]:
         """Readable lines for the TA (and the report)."""
@@ -58,60 +59,15 @@ class Intake:
             shown = ", ".join(self.removed_files[:8])
             more = f" and {len(self.removed_files) - 8} more" if len(self.removed_files) > 8 else ""
             out.append(f"files not in the release were not used for grading: {shown}{more}")
-        for name, fixes in self.metadata_fixes.items():
-            out.append(f"{name}.ipynb: grading metadata restored from the release: "
-                       + "; ".join(fixes[:6]) + (" ..." if len(fixes) > 6 else ""))
         return out
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-def expected_metadata(folder: Path) -> dict[str, dict[str, dict]]:
-    """notebook id -> {grade_id: the nbgrader metadata the release gave that cell}."""
-    out = {}
-    for path in sorted(folder.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        cells = {}
-        for cell in nb.cells:
-            md = cell.metadata.get("nbgrader")
-            if md and md.get("grade_id"):
-                cells[md["grade_id"]] = {"cell_type": cell.cell_type,
-                                         **{k: md[k] for k in GRADING_KEYS if k in md}}
-        out[path.stem] = cells
-    return out
-
-
-def _fix_metadata(nb, truth: dict[str, dict]) -> list[str]:
-    fixes = []
-    seen = set()
-    for index, cell in enumerate(nb.cells):
-        md = cell.get("metadata", {}).get("nbgrader")
-        if md is None:
-            continue
-        if not isinstance(md, dict):
-            del cell.metadata["nbgrader"]
-            fixes.append(f"cell {index}: malformed grading metadata removed")
-            continue
-        gid = md.get("grade_id")
-        if gid not in truth or gid in seen:
-            if any(md.get(k) for k in ("grade", "solution", "task", "locked")):
-                fixes.append(f"cell {index}: grading metadata of unknown or duplicate cell "
-                             f"{gid!r} removed")
-            del cell.metadata["nbgrader"]
-            continue
-        seen.add(gid)
-        want = truth[gid]
-        for key in GRADING_KEYS:
-            if key == "grade_id":
-                continue
-            if key in want and md.get(key) != want[key]:
-                fixes.append(f"{gid}: {key} {md.get(key)!r} -> {want[key]!r}")
-                md[key] = want[key]
-            elif key not in want and key in md and key not in ("schema_version",):
-                fixes.append(f"{gid}: {key} removed")
-                del md[key]
-    return fixes
+def release_notebooks(folder: Path) -> list[str]:
+    """The notebook names (without ``.ipynb``) of the release folder ``folder``."""
+    return sorted(path.stem for path in folder.glob("*.ipynb"))
 
 
 def _valid_timestamp(data: bytes) -> bool:
@@ -132,7 +88,7 @@ def _not_regular(kind: str) -> str:
     return f"{fstree.LABELS[kind]}, not a regular file; not opened"
 
 
-def stage_submission(src: Path, dest: Path, expected: dict[str, dict[str, dict]]) -> Intake:
+def stage_submission(src: Path, dest: Path, expected: Collection[str]) -> Intake:
     """Copy the gradeable part of ``src`` to ``dest`` (replaced); say what was left out.
 
     ``src`` is walked without recursion and without following symlinks; only regular files
@@ -170,7 +126,7 @@ def _kind(path: Path) -> str | None:
         return None
 
 
-def _take(entry: fstree.Entry, src: Path, dest: Path, expected: dict[str, dict[str, dict]],
+def _take(entry: fstree.Entry, src: Path, dest: Path, expected: Collection[str],
           intake: Intake, found: set[str]) -> None:
     """Stage one walked entry of the submission, or record why it was left out."""
     if entry.kind == "dir":
@@ -198,7 +154,7 @@ def _take(entry: fstree.Entry, src: Path, dest: Path, expected: dict[str, dict[s
         if not regular:
             intake.corrupt[name[:-6]] = _not_regular(entry.kind)
             return
-        _stage_notebook(src / name, dest / name, expected[name[:-6]], intake)
+        _stage_notebook(src / name, dest / name, intake)
         return
     if name.endswith(".ipynb") and regular:
         intake.unexpected_notebooks.append(fstree.shown(entry.path))
@@ -221,7 +177,7 @@ def _read(path: Path, limit: int) -> bytes | str:
         return f"could not be read: {exc.strerror or exc}"
 
 
-def _stage_notebook(src: Path, dest: Path, truth: dict[str, dict], intake: Intake) -> None:
+def _stage_notebook(src: Path, dest: Path, intake: Intake) -> None:
     notebook = src.stem
     data = _read(src, MAX_NOTEBOOK_BYTES)
     if isinstance(data, str):
@@ -241,8 +197,5 @@ def _stage_notebook(src: Path, dest: Path, truth: dict[str, dict], intake: Intak
     except (ValueError, UnicodeDecodeError, TypeError, KeyError, AttributeError) as exc:
         intake.corrupt[notebook] = f"not a valid notebook: {type(exc).__name__}: {str(exc)[:200]}"
         return
-    fixes = _fix_metadata(nb, truth)
-    if fixes:
-        intake.metadata_fixes[notebook] = fixes
     intake.staged.append(notebook)
     nbformat.write(nb, dest)

@@ -109,8 +109,9 @@ def grading_problems(course: Course) -> list[dict]:
             rows.append(("files ignored", ", ".join(intake["removed_files"][:10])))
         if intake.get("unexpected_notebooks"):
             rows.append(("unexpected notebooks", ", ".join(intake["unexpected_notebooks"])))
-        for nb, fixes in intake.get("metadata_fixes", {}).items():
-            rows.append((f"{nb}: metadata restored", "; ".join(fixes[:5])))
+        for nb, info in sorted(record.get("notebooks", {}).items()):
+            if info.get("repairs"):
+                rows.append((f"{nb}: cells repaired", "; ".join(info["repairs"][:5])))
         for nb, why in intake.get("corrupt", {}).items():
             rows.append((f"{nb}: unreadable", why))
         if rows:

@@ -33,6 +33,7 @@ from .course import Course
 from .grade import zero_notebook
 from .fstree import remove_tree
 from .intake import stage_submission
+from .repair import REPAIRS_KEY
 
 _SLOT = 0
 
@@ -99,9 +100,10 @@ def _run_record(path: Path) -> dict:
         nb = nbformat.read(str(path), as_version=4)
     except Exception as exc:  # noqa: BLE001 -- reported, never fatal
         return {"kernel": f"the graded notebook could not be read back: {exc}", "timeouts": [],
-                "truncated": [], "events": [], "verdicts": {}}
+                "truncated": [], "events": [], "verdicts": {}, "repairs": []}
     run = dict(nb.metadata.get("autograder_run", {}))
     run["verdicts"] = dict(nb.metadata.get("autograder", {}).get("verdicts", {}))
+    run["repairs"] = list(nb.metadata.get(REPAIRS_KEY, []))
     return run
 
 
@@ -154,8 +156,13 @@ def grade_student(task: dict) -> dict:
             if graded_path.exists():
                 run = _run_record(graded_path)
                 defaults = {"kernel": "ok", "timeouts": [], "events": [], "truncated": [],
-                            "verdicts": {}, "kernel_log_tail": ""}
+                            "verdicts": {}, "kernel_log_tail": "", "repairs": []}
                 info.update({k: run.get(k, default) for k, default in defaults.items()})
+                if info["repairs"]:
+                    shown = "; ".join(info["repairs"][:6])
+                    more = " ..." if len(info["repairs"]) > 6 else ""
+                    result["issues"].append(f"{notebook}.ipynb: cells repaired to the release's "
+                                            f"grading metadata: {shown}{more}")
                 if info["kernel"] != "ok":
                     result["issues"].append(f"{notebook}: {info['kernel']}")
                 for index in info["timeouts"]:

@@ -39,6 +39,8 @@ from helpers import rules
 # Tolerances: hand answers are typed with a few decimals; functions must agree closely.
 HAND_ATOL = 1e-6
 FUNC_RTOL, FUNC_ATOL = 1e-7, 1e-8
+#: relative rounding allowed for a float32 result (float32 keeps about 7 digits)
+F32_RTOL = 1e-5
 
 
 # ======================================================================================
@@ -389,9 +391,23 @@ def function_plan(name, cases, reference, compare, describe, **options) -> Plan:
 # ======================================================================================
 
 
+def _tolerances(result, want, atol: float, rtol: float) -> tuple[float, float]:
+    """``(atol, rtol)`` for comparing ``result``: float32 results get float32's rounding.
+
+    A float result in float32 (``np.zeros(..., dtype=np.float32)``) is a correct style: its
+    entries may differ from the float64 reference by float32's rounding of the terms summed,
+    about 1e-5 of the largest value involved.
+    """
+    if isinstance(result, np.ndarray) and result.dtype == np.float32:
+        scale = float(np.max(np.abs(want))) if want.size else 1.0
+        return max(atol, F32_RTOL * max(1.0, scale)), max(rtol, F32_RTOL)
+    return atol, rtol
+
+
 def _arrays_close(result, expected, atol=FUNC_ATOL, rtol=FUNC_RTOL) -> bool:
     got = _as_float_array(result, "the result")
     want = np.asarray(expected, dtype=np.float64)
+    atol, rtol = _tolerances(result, want, atol, rtol)
     return got.shape == want.shape and bool(np.allclose(got, want, rtol=rtol, atol=atol))
 
 
@@ -401,7 +417,10 @@ def _explain_arrays(result, expected) -> str:
     if got.shape != want.shape:
         hint = " (that is the transposed shape)" if got.shape == want.T.shape and want.ndim == 2 else ""
         return f"expected shape {want.shape}, got {got.shape}{hint}."
-    bad = np.argwhere(~np.isclose(got, want, rtol=FUNC_RTOL, atol=FUNC_ATOL))
+    atol, rtol = _tolerances(result, want, FUNC_ATOL, FUNC_RTOL)
+    bad = np.argwhere(~np.isclose(got, want, rtol=rtol, atol=atol))
+    if not len(bad):
+        return "the entries are not close enough to the expected values."
     where = tuple(int(i) for i in bad[0])
     return (f"{len(bad)} of {want.size} entries are wrong; e.g. at index {where} expected "
             f"{want[where]:.6g}, got {got[where]:.6g}.")
@@ -488,8 +507,11 @@ def _carry_forward_shape_plan(name, cases, reference, depth_of) -> Plan:
                                    _shapes_equal, _explain_plain)
             if failure is None:
                 continue
+            unanswered = _unavailable(name, out)
+            if unanswered is not None:  # a stub is not an answer, whatever the size function does
+                return unanswered
             if isinstance(carried[i], Raised):  # the size function crashed: the same crash is carried
-                if out.error is not None and out.error.type == carried[i].type:
+                if _same_crash(out.error, carried[i]):
                     continue
             elif carried[i] is not None and _judge_calls(name, [args], [out], lambda _i, a: carried[i],
                                                        _shapes_equal, _explain_plain) is None:
@@ -499,6 +521,16 @@ def _carry_forward_shape_plan(name, cases, reference, depth_of) -> Plan:
 
     return Plan(name, steps, judge_shapes, uses="conv_output_size",
                 carry={side: None for pair in sides for side in pair})
+
+
+def _same_crash(error: Raised | None, carried: Raised) -> bool:
+    """Whether a shape function's exception is its size function's crash, passed on.
+
+    The same class and message, and never an unanswered stub's NotImplementedError: two
+    stubs raising alike agree on nothing.
+    """
+    return (error is not None and not carried.is_a("NotImplementedError")
+            and error.type == carried.type and error.message == carried.message)
 
 
 def _carried_expectations(cases, sides, sizes: dict, depth_of) -> list:
@@ -754,6 +786,14 @@ def _plan_backward(name, rng):
             if forward_ok else Failure("could not be run on your forward's cache (forward is missing or raised).")
         if mine is None:
             return None
+        own_caches = [_own_cache(f.value, W, x) for f, (W, x, _df) in zip(forwards, cases)]
+        if forward_ok and all(c is not None for c in own_caches):
+            # right for what the student's own forward stored (a slip in q costs forward only)
+            on_own = _judge_calls(name, cases, [outcomes[i] for i in own],
+                                  lambda i, _a: _call(ref.backward, own_caches[i], cases[i][2]),
+                                  _pairs_close, explain, check_modified=False)
+            if on_own is None:
+                return None
         theirs = _judge_calls(name, ref_cases, [outcomes[i] for i in on_ref], expected_of, _pairs_close,
                               explain, check_modified=False)
         if theirs is None:
@@ -764,6 +804,31 @@ def _plan_backward(name, rng):
         return failure
 
     return Plan(name, steps, judge_backward)
+
+
+def _own_cache(forward_value, W, x):
+    """``(W, x, q)`` read from the cache the student's forward returned, or None.
+
+    The notebook lets the cache be any tuple, list or dict; its entries are recognised by
+    value: the W and the x the grader sent, and one more vector of x's shape, q.
+    """
+    if not isinstance(forward_value, (tuple, list)) or len(forward_value) != 2:
+        return None
+    cache = forward_value[1]
+    entries = list(cache.values()) if isinstance(cache, dict) else list(cache) \
+        if isinstance(cache, (tuple, list)) else []
+    arrays = []
+    for entry in entries:
+        try:
+            arrays.append(_as_float_array(entry, "a cache entry"))
+        except TypeError:
+            continue
+    W_at = [i for i, a in enumerate(arrays) if a.shape == W.shape and np.allclose(a, W)]
+    x_at = [i for i, a in enumerate(arrays) if a.shape == x.shape and np.allclose(a, x)]
+    if not W_at or not x_at:
+        return None
+    q = [a for i, a in enumerate(arrays) if a.shape == x.shape and i not in x_at + W_at]
+    return (arrays[W_at[0]], arrays[x_at[0]], q[0]) if len(q) == 1 else None
 
 
 def _diagnose_backward(outcomes, ref_cases):

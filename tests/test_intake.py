@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from autograder.build import REPO
-from autograder.intake import expected_metadata, stage_submission
+from autograder.intake import release_notebooks, stage_submission
 from tests.test_fstree import make_deep, make_device, make_socket, run_with_timeout
 
 RELEASE = REPO / "release" / "section03"
@@ -22,7 +22,7 @@ def _submission(tmp_path):
 def test_intake_keeps_the_exchange_submission_secret_for_release_feedback(tmp_path):
     src = _submission(tmp_path)
     (src / "submission_secret.txt").write_text("0123abcd")
-    stage_submission(src, tmp_path / "staged", expected_metadata(RELEASE))
+    stage_submission(src, tmp_path / "staged", release_notebooks(RELEASE))
     assert (tmp_path / "staged" / "submission_secret.txt").read_text() == "0123abcd"
 
 
@@ -30,7 +30,7 @@ def test_intake_leaves_out_planted_helpers(tmp_path):
     src = _submission(tmp_path)
     (src / "helpers").mkdir()
     (src / "helpers" / "checks.py").write_text("def check(*a):\n    pass\n")
-    intake = stage_submission(src, tmp_path / "staged", expected_metadata(RELEASE))
+    intake = stage_submission(src, tmp_path / "staged", release_notebooks(RELEASE))
     assert not (tmp_path / "staged" / "helpers").exists()
     assert any("checks.py" in f for f in intake.removed_files)
 
@@ -39,7 +39,7 @@ def test_intake_leaves_out_planted_helpers(tmp_path):
 
 def _stage_within_timeout(src, dest, fifos=()):
     """stage_submission run with a join timeout: a FIFO that got opened fails the test."""
-    finished, intake = run_with_timeout(stage_submission, src, dest, expected_metadata(RELEASE),
+    finished, intake = run_with_timeout(stage_submission, src, dest, release_notebooks(RELEASE),
                                         fifos=fifos)
     assert finished, "stage_submission did not return (blocked on a FIFO or device?)"
     return intake
