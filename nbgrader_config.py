@@ -49,6 +49,7 @@ c.Autograde.autograde_preprocessors = [
     "autograder.answers.PrepareChecks",      # plan each hidden test: inputs from the secret seed
     "autograder.execute.SandboxedExecute",   # run the notebook sandboxed; ask after each test cell
     "autograder.execute.MarkNotRun",         # cells after a dead kernel or a spent budget: not run
+    "autograder.execute.BoundOutputs",       # outputs bounded in bytes, per cell and per notebook
     "autograder.answers.CheckAnswers",       # judge the replies; verdicts into the test cells
     "autograder.sanitize.SanitizeOutputs",   # student HTML made inert before anyone views it
     "nbgrader.preprocessors.IgnorePattern",
@@ -79,7 +80,10 @@ c.Execute.startup_timeout = 120
 # it back from the release where it was (nbgrader's own add-back, OverwriteCells.add_missing_cells,
 # fails when the cell before the deleted one is not graded).
 c.OverwriteCells.add_missing_cells = False
-# Students' huge outputs (a print in a loop) are truncated in the graded copy.
+# Students' huge outputs are bounded in the graded copy (and so in feedback): in bytes, per cell
+# and per notebook (the answer key's largest notebook has 1.6 MB of outputs), then in lines.
+c.BoundOutputs.max_cell_bytes = 2_000_000
+c.BoundOutputs.max_notebook_bytes = 8_000_000
 c.LimitOutput.max_lines = 1000
 c.LimitOutput.max_traceback = 100
 

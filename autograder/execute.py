@@ -342,3 +342,93 @@ class MarkNotRun(NbGraderPreprocessor):
             if cell.cell_type == "code" and cell.source.strip():
                 cell.outputs = [error_output("NotRun", f"not run: {reason}")]
         return nb, resources
+
+
+class BoundOutputs(NbGraderPreprocessor):
+    """Keep every cell's outputs, and the notebook's, within a size in bytes.
+
+    Whatever way outputs got into a cell (streams, images, HTML, thousands of small outputs,
+    a display update copied into every output sharing its ``display_id``), the graded
+    notebook, and the feedback made from it, stay small. Past a limit a cell's outputs are
+    replaced by a note, except what decides its grade: error outputs stay (shortened) and
+    one line of stderr stays, so a failing test cell still scores zero.
+    """
+
+    max_cell_bytes = Integer(2_000_000, help="output bytes kept per cell").tag(config=True)
+    max_notebook_bytes = Integer(8_000_000, help="output bytes kept per notebook").tag(config=True)
+    max_error_chars = Integer(20_000, help="characters kept of an error's message and traceback").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        budget, memo = self.max_notebook_bytes, {}
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not cell.get("outputs"):
+                continue
+            allowed = min(self.max_cell_bytes, max(0, budget))
+            kept, used, dropped = [], 0, 0
+            for output in cell.outputs:
+                size = output_size(output, memo)
+                if used + size <= allowed:
+                    kept.append(output)
+                    used += size
+                    continue
+                dropped += size
+                if output.get("output_type") == "error":
+                    kept.append(self._short_error(output))
+                elif output.get("output_type") == "stream" and output.get("name") == "stderr" and not any(
+                        o.get("name") == "stderr" for o in kept if o.get("output_type") == "stream"):
+                    kept.append(NotebookNode(output_type="stream", name="stderr",
+                                             text=_text(output.get("text", ""))[:200]))
+            if dropped:
+                kept.append(NotebookNode(output_type="stream", name="stdout", text=(
+                    f"\n[{dropped:,} bytes of output left out by the autograder: at most "
+                    f"{self.max_cell_bytes:,} per cell and {self.max_notebook_bytes:,} per notebook are kept]\n")))
+                self.log.warning("cell %d: %d bytes of output left out", index, dropped)
+            cell.outputs = kept
+            budget -= used
+        return nb, resources
+
+    def _short_error(self, output) -> NotebookNode:
+        """The error output ``output``, its message and traceback cut to ``max_error_chars``."""
+        limit = self.max_error_chars
+        lines, total = [], 0
+        for line in output.get("traceback", []) or []:
+            line = _text(line)[:limit - total]
+            lines.append(line)
+            total += len(line)
+            if total >= limit:
+                break
+        return NotebookNode(output_type="error", ename=_text(output.get("ename", "Error"))[:200],
+                            evalue=_text(output.get("evalue", ""))[:limit], traceback=lines)
+
+
+def _text(value) -> str:
+    """nbformat text: a string, or a list of strings."""
+    return "".join(value) if isinstance(value, list) else str(value)
+
+
+def output_size(output, memo: dict | None = None) -> int:
+    """About how many bytes ``output`` takes in the notebook file, without encoding it all.
+
+    Text counts by length (constant time, however large). Other JSON values are encoded
+    once each (``memo``, by identity: a display update shares one value among many outputs).
+    """
+    memo = {} if memo is None else memo
+    size = 0
+    for key, value in output.items():
+        if key in ("data", "metadata") and isinstance(value, dict):
+            size += sum(_size(item, memo) for item in value.values())
+        elif key != "output_type":
+            size += _size(value, memo)
+    return size
+
+
+def _size(value, memo: dict) -> int:
+    import json
+
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return sum(map(len, value))
+    if id(value) not in memo:
+        memo[id(value)] = (len(json.dumps(value, default=str)), value)  # value kept: id stays unique
+    return memo[id(value)][0]

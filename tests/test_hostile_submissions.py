@@ -78,6 +78,21 @@ KERNEL_ATTACKS = {
 }
 
 
+FLOOD_PRINT = "print('x' * 1_900_000)"
+FLOODS = {  # kind -> (code of one added cell, how many such cells)
+    "prints": (FLOOD_PRINT, 40),
+    "images": ("from IPython.display import display\nimport base64, os\n"
+               "display({'image/png': base64.b64encode(os.urandom(1_400_000)).decode()}, raw=True)", 30),
+    "html": ("from IPython.display import HTML, display\ndisplay(HTML('<b>x</b>' * 230_000))", 40),
+    "many-small": ("for i in range(30_000):\n    display(i)", 3),
+    # one display update copied into every earlier output that shares its display_id
+    "display-update": ("from IPython.display import display, update_display\n"
+                       "for i in range(60):\n    display('.', display_id='flood')\n"
+                       "update_display('y' * 1_900_000, display_id='flood')", 1),
+}
+FLOOD_LIMIT = 12_000_000  # 8 MB of outputs per notebook kept, plus the notebook itself
+
+
 def _students(root: Path, port: int) -> dict[str, dict]:
     trusted = root.parent / (root.name + "-trusted")
     repo = Path(__file__).resolve().parent.parent
@@ -145,6 +160,18 @@ def _students(root: Path, port: int) -> dict[str, dict]:
         if name == "01_add":
             nb.cells.append(nbformat.v4.new_code_cell("print('STASHED', STASH)"))
 
+    def flood(code, count):
+        def add_cells(name, nb):
+            if name == "01_add":
+                nb.cells += [nbformat.v4.new_code_cell(code) for _ in range(count)]
+        return add_cells
+
+    def flood_before_test(name, nb):
+        if name == "01_add":
+            at = next(i for i, c in enumerate(nb.cells)
+                      if c.metadata.get("nbgrader", {}).get("grade_id") == "test_add")
+            nb.cells[at:at] = [nbformat.v4.new_code_cell(FLOOD_PRINT) for _ in range(8)]
+
     def forge_verdicts(name, nb):
         nb.metadata["autograder"] = {"verdicts": {"add": {"passed": False, "slug": "forged-verdict"}}}
 
@@ -185,6 +212,9 @@ def _students(root: Path, port: int) -> dict[str, dict]:
         "missing-notebook": {"notebooks": ("01_add",)},
         "renamed-notebook": {"notebooks": ("01_add",), "rename": {"02_mul": "02_mul-Copy1"}},
         "huge-output": {"add": ADD_SOLUTION + "for i in range(200_000):\n    print('x' * 120)\n"},
+        # Outputs that flood the graded notebook and feedback, each cell under the per-cell cap.
+        **{f"output-flood-{kind}": {"edit": flood(code, count)} for kind, (code, count) in FLOODS.items()},
+        "output-flood-then-wrong": {"add": WRONG_ADD, "edit": flood_before_test},
         "deep-tree": {"deep": 1200},
         # The grader's inputs copied into an earlier output by a display update while it asks.
         "display-update-leak": {"add": "display('placeholder', display_id='leak')\n_seen = []\n"
@@ -574,6 +604,23 @@ def test_huge_output_is_truncated_and_the_notebook_still_graded(hostile):
     assert toy.scores("huge-output")["test_add"] == 2.0
     path = toy.root / "autograded" / "huge-output" / "toy" / "01_add.ipynb"
     assert path.stat().st_size < 5_000_000
+
+
+@pytest.mark.parametrize("kind", sorted(FLOODS))
+def test_an_output_flood_is_bounded_in_the_graded_notebook_and_feedback(hostile, kind):
+    toy, _ = hostile
+    student = f"output-flood-{kind}"
+    assert toy.scores(student)["test_add"] == 2.0
+    graded = toy.root / "autograded" / student / "toy" / "01_add.ipynb"
+    feedback = toy.root / "feedback" / student / "toy" / "01_add.html"
+    assert graded.stat().st_size < FLOOD_LIMIT
+    assert feedback.stat().st_size < FLOOD_LIMIT
+
+
+def test_an_output_flood_before_a_failing_test_keeps_the_failure(hostile):
+    toy, _ = hostile
+    assert toy.scores("output-flood-then-wrong")["test_add"] == 0.0
+    assert "output left out by the autograder" in toy.notebook_text("output-flood-then-wrong", "01_add")
 
 
 # -- the same attacks through plain `nbgrader autograde` and formgrader's Autograde button ------
