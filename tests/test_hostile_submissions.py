@@ -84,7 +84,7 @@ FLOODS = {  # kind -> (code of one added cell, how many such cells)
     "images": ("from IPython.display import display\nimport base64, os\n"
                "display({'image/png': base64.b64encode(os.urandom(1_400_000)).decode()}, raw=True)", 30),
     "html": ("from IPython.display import HTML, display\ndisplay(HTML('<b>x</b>' * 230_000))", 40),
-    "many-small": ("for i in range(30_000):\n    display(i)", 3),
+    "many-small": ("for i in range(30_000):\n    display(i)", 8),
     # one display update copied into every earlier output that shares its display_id
     "display-update": ("from IPython.display import display, update_display\n"
                        "for i in range(60):\n    display('.', display_id='flood')\n"
