@@ -36,6 +36,7 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
 from . import asking, wire
+from .timings import RESOURCES_KEY as TIMINGS
 from .answers import autograded_test_name, state
 from .fstree import remove_tree
 from .sandbox import SandboxKernelManager
@@ -49,6 +50,13 @@ SIGNAL_REASONS = {
     signal.SIGBUS: "crashed (bus error)",
     signal.SIGTERM: "terminated",
 }
+
+
+def _lap(timings: dict, name: str, since: float) -> float:
+    """Add the seconds since ``since`` to ``timings[name]``; return the time now."""
+    now = time.perf_counter()
+    timings[name] = timings.get(name, 0.0) + now - since
+    return now
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
@@ -125,19 +133,27 @@ class SandboxedExecute(Execute):
         self._log_path = self._scratch + ".kernel.log"
         metadata["path"] = self._scratch
         stopped_at = None
+        timings = agstate.setdefault(TIMINGS, {})
+        timings["cells"] = {}
+        clock = time.perf_counter()
         try:
             try:
                 with self.setup_kernel():
                     info_msg = self.wait_for_reply(self.kc.kernel_info())
                     self.km.seal_sockets()
+                    clock = _lap(timings, "kernel_start", clock)
                     if info_msg:
                         self.nb.metadata["language_info"] = info_msg["content"].get(
                             "language_info", {})
                     stopped_at = self._run_cells(run)
+                    clock = time.perf_counter()
                     if stopped_at is None or run["kernel"] == "ok":
                         self._ask_all(agstate, run, len(self.nb.cells))
+                    clock = _lap(timings, "asking", clock)
+                clock = _lap(timings, "kernel_stop", clock)
                 if stopped_at is not None and run["kernel"] != "ok":
                     self._replay_and_ask(agstate, run, stopped_at[0] - 1)
+                    clock = _lap(timings, "replay", clock)
             except Exception as exc:  # kernel failed to start, or nbclient gave up
                 if stopped_at is None:
                     reason = f"the kernel could not be run: {type(exc).__name__}: {exc}"
@@ -224,7 +240,9 @@ class SandboxedExecute(Execute):
                 run["events"].append(reason)
                 return (index, reason)
             executed.add(index)  # before running: a cell that fails part-way still ran
+            clock = time.perf_counter()
             reason = self._run_cell(cell, index, run)
+            state(self.resources)[TIMINGS].setdefault("cells", {})[index] = time.perf_counter() - clock
             if reason:
                 return (index + 1, reason)
         return None

@@ -291,7 +291,8 @@ def grade_class(course: Course, options: Options | None = None) -> RunSummary:
             record = {"hash": result["hash"], "status": result["status"],
                       "graded_at": dt.datetime.now().isoformat(timespec="seconds"),
                       "issues": result["issues"], "notebooks": result["notebooks"],
-                      "intake": result.get("intake", {}), "log": result.get("log", "")}
+                      "intake": result.get("intake", {}), "log": result.get("log", ""),
+                      "timings": result.get("timings", {})}
             if result["status"] == "graded":
                 try:
                     record_grades(course, result)

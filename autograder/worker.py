@@ -20,12 +20,13 @@ from __future__ import annotations
 import copy
 import io
 import logging
+import time
 import traceback
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
-from nbgrader.converters import Autograde, GenerateFeedback
+from nbgrader.converters import GenerateFeedback
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
@@ -34,6 +35,7 @@ from .grade import zero_notebook
 from .fstree import remove_tree
 from .intake import stage_submission
 from .repair import REPAIRS_KEY
+from .timings import TimedAutograde
 
 _SLOT = 0
 
@@ -120,7 +122,9 @@ def grade_student(task: dict) -> dict:
     root_logger.addHandler(handler)
     try:
         staging = Path(task["staging_root"]) / student / assignment
+        clock = time.perf_counter()
         intake = stage_submission(course.submission_dir(student), staging, task["expected"])
+        result["timings"] = {"intake": time.perf_counter() - clock}
         result["intake"] = intake.to_dict()
         result["issues"].extend(intake.issues())
         autograded = course.autograded_root / student / assignment
@@ -144,9 +148,10 @@ def grade_student(task: dict) -> dict:
                 graded_path.unlink()
             try:
                 coursedir = CourseDirectory(config=cfg)
-                converter = Autograde(coursedir=coursedir, config=cfg)
+                converter = TimedAutograde(coursedir=coursedir, config=cfg)
                 converter.log.addHandler(handler)
                 converter.start()
+                info["timings"] = converter.timings
             except Exception as exc:  # nbgrader refused this notebook
                 info["status"] = "error"
                 info["error"] = f"{type(exc).__name__}: {exc}"
@@ -170,11 +175,13 @@ def grade_student(task: dict) -> dict:
             result["notebooks"][notebook] = info
         if task.get("feedback", True) and intake.staged:
             cfg = _autograde_config(base, task, slot)
+            clock = time.perf_counter()
             try:
                 coursedir = CourseDirectory(config=cfg)
                 GenerateFeedback(coursedir=coursedir, config=cfg).start()
             except Exception as exc:
                 result["issues"].append(f"feedback could not be generated: {exc}")
+            result["timings"]["feedback"] = time.perf_counter() - clock
         result["timestamp"] = _submission_time(db_url, assignment, student)
     except Exception:
         result["status"] = "error"
