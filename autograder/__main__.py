@@ -141,9 +141,21 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_results(args) -> int:
-    from .results import print_results
+    from .results import format_table, print_results
 
-    print_results(_course(args, graded=True))
+    course = _course(args, graded=True)
+    if args.timings:
+        from .grade import load_state
+        from .timings import breakdown
+
+        header, rows = breakdown(load_state(course))
+        if not rows:
+            print("no timings recorded yet: grade with `autograder grade` first")
+            return 0
+        print("seconds per notebook, mean over the students graded in the last runs")
+        print(format_table(header, rows))
+        return 0
+    print_results(course)
     return 0
 
 
@@ -220,6 +232,9 @@ def main(argv=None) -> int:
 
     p = sub.add_parser("results", help="print the results table")
     course_args(p)
+    p.add_argument("--timings", action="store_true",
+                   help="where grading time went instead: seconds per notebook for kernel start, "
+                        "cells, asking, checking, sanitising, saving; intake and feedback per student")
     p.set_defaults(func=cmd_results)
 
     p = sub.add_parser("sandbox-check", help="check that bubblewrap works here")

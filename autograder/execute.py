@@ -17,7 +17,10 @@ class command all run notebooks this way. It differs from nbgrader's in
   busy after a timeout, or the notebook's wall-clock budget running out stops execution
   there, with the reason in that cell; :class:`MarkNotRun` then marks every later code
   cell as not run (plain nbgrader would give unexecuted test cells full marks);
-* output beyond ``max_output_bytes`` per cell is dropped with a note.
+* output beyond ``max_output_bytes`` per cell is dropped with a note;
+* display-only cells (locked cells tagged ``grading-skip``: pictures, animations, the timing
+  cell, self-checks; nothing a test reads) are not run, and say so. A student's own tag is
+  ignored here and removed before (:mod:`autograder.repair`).
 
 What happened (timeouts, the kernel's fate) is in ``resources["autograder"]["run"]``
 and in the notebook's metadata (``metadata.autograder_run``), for the class grader.
@@ -32,6 +35,7 @@ import uuid
 from jupyter_core.utils import ensure_async, run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
@@ -73,6 +77,12 @@ class SandboxedExecute(Execute):
     unresponsive_grace = Integer(10, help="seconds a kernel may stay busy after a timeout").tag(config=True)
     max_output_bytes = Integer(2_000_000, help="output kept per cell").tag(config=True)
     ask_timeout = Integer(60, help="seconds the kernel has to answer one hidden test").tag(config=True)
+    display_only_tag = Unicode(
+        "grading-skip", help="locked cells with this tag (pictures, animations, timings: "
+                             "nothing a test reads) are not run when grading").tag(config=True)
+    display_only_note = Unicode(
+        "[display only: not run when grading; run the cell in your notebook to see it]\n",
+        help="what a display-only cell shows in the graded notebook and feedback").tag(config=True)
 
     # ---------------------------------------------------------------------------------
     def create_kernel_manager(self):
@@ -233,8 +243,12 @@ class SandboxedExecute(Execute):
         for index, cell in enumerate(self.nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
-            if self.skip_cells_with_tag in cell.metadata.get("tags", []):
-                continue  # nbclient would skip it (only the release's locked cells keep the tag)
+            tags = cell.metadata.get("tags", []) if nbutils.is_locked(cell) else []
+            if self.skip_cells_with_tag in tags:
+                continue  # the instructor's: nbclient's own skip
+            if self.display_only_tag in tags:
+                cell.outputs = [NotebookNode(output_type="stream", name="stdout", text=self.display_only_note)]
+                continue
             if time.monotonic() > self._deadline:
                 reason = f"the notebook ran out of its time budget ({self.notebook_budget} s)"
                 run["events"].append(reason)

@@ -63,3 +63,69 @@ class TimedAutograde(Autograde):
     def _init_preprocessors(self) -> None:
         super()._init_preprocessors()
         self.exporter._preprocessors = [_Timed(pp, self.timings) for pp in self.exporter._preprocessors]
+
+
+# ------------------------------------------------------------------------------------------
+# The breakdown a TA (or the benchmark) reads
+
+#: columns of the breakdown: label -> the pipeline steps (preprocessor classes) they sum
+STEP_GROUPS = {
+    "checking": ("PrepareChecks", "CheckAnswers"),
+    "sanitising": ("RepairGradingMetadata", "ClearOutput", "DeduplicateIds", "OverwriteKernelspec",
+                   "OverwriteCells", "CheckCellMetadata", "MarkNotRun", "BoundOutputs",
+                   "SanitizeOutputs", "IgnorePattern", "ClearMetadataPreprocessor", "LimitOutput"),
+    "saving": ("SaveAutoGrades", "AssignLatePenalties"),
+}
+COLUMNS = ("kernel start", "cells", "asking", "checking", "sanitising", "saving", "other", "total")
+
+
+def notebook_parts(timings: dict) -> dict[str, float]:
+    """One notebook's :attr:`TimedAutograde.timings` as the seconds of each of :data:`COLUMNS`.
+
+    ``other`` is what no part names: nbgrader reading and writing the notebook, the
+    gradebook's set-up, the executor's scratch folder.
+    """
+    steps = timings.get("steps", {})
+    parts = {"kernel start": timings.get("kernel_start", 0.0) + timings.get("kernel_stop", 0.0),
+             "cells": sum(timings.get("cells", {}).values()),
+             "asking": timings.get("asking", 0.0) + timings.get("replay", 0.0)}
+    for label, names in STEP_GROUPS.items():
+        parts[label] = sum(steps.get(n, 0.0) for n in names)
+    total = timings.get("total", 0.0)
+    parts["other"] = max(0.0, total - sum(parts.values()))
+    parts["total"] = total
+    return parts
+
+
+def breakdown(state: dict) -> tuple[list[str], list[list]]:
+    """Header and rows: per notebook, the mean seconds of each part over the graded students,
+    then the per-student parts (intake, feedback) and the slowest cells."""
+    per_notebook: dict[str, list[dict]] = {}
+    slow: dict[tuple[str, str], list[float]] = {}
+    student_parts: dict[str, list[float]] = {"intake": [], "feedback": []}
+    for record in state.get("students", {}).values():
+        for part, values in student_parts.items():
+            if part in record.get("timings", {}):
+                values.append(record["timings"][part])
+        for notebook, info in record.get("notebooks", {}).items():
+            if info.get("timings"):
+                per_notebook.setdefault(notebook, []).append(notebook_parts(info["timings"]))
+                for cell, seconds in info["timings"].get("cells", {}).items():
+                    slow.setdefault((notebook, cell), []).append(seconds)
+    header = ["notebook", "students", *COLUMNS]
+    rows = [[notebook, len(runs), *(round(_mean([r[c] for r in runs]), 2) for c in COLUMNS)]
+            for notebook, runs in sorted(per_notebook.items())]
+    for part, values in student_parts.items():
+        if values:
+            rows.append([f"(per student) {part}", len(values), *[""] * (len(COLUMNS) - 1),
+                         round(_mean(values), 2)])
+    slowest = sorted(slow.items(), key=lambda kv: -_mean(kv[1]))[:5]
+    for (notebook, cell), values in slowest:
+        rows.append([f"(slow cell) {notebook} #{cell}", len(values), "", round(_mean(values), 2),
+                     *[""] * (len(COLUMNS) - 2)])
+    return header, rows
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0

@@ -220,6 +220,26 @@ def test_cli_results_prints_the_table(graded):
     assert any(line.split()[:3] == ["key", "2.0", "1.0"] for line in lines)
 
 
+def test_each_notebook_records_where_its_grading_time_went(graded):
+    toy = graded[0]
+    timings = toy.state()["students"]["key"]["notebooks"]["01_add"]["timings"]
+    assert timings["kernel_start"] > 0 and timings["asking"] > 0
+    assert set(timings["cells"]) == {"1", "2"}  # the two code cells of 01_add, by index
+    assert {"RepairGradingMetadata", "SandboxedExecute", "CheckAnswers", "SaveAutoGrades"} <= set(timings["steps"])
+    assert timings["total"] >= sum(timings["steps"].values())
+
+
+def test_cli_results_timings_prints_the_breakdown(graded):
+    toy = graded[0]
+    out = subprocess.run([sys.executable, "-m", "autograder", "results", ASSIGNMENT, "--timings",
+                          "--course", str(toy.root)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    header = next(line for line in out.stdout.splitlines() if line.startswith("notebook"))
+    assert header.split()[:4] == ["notebook", "students", "kernel", "start"]
+    assert any(line.startswith("01_add") for line in out.stdout.splitlines())
+    assert "(per student) feedback" in out.stdout
+
+
 # -- resumability and merging, on a class of its own -------------------------------------
 
 def _build_small(root: Path) -> None:
