@@ -16,9 +16,21 @@ What the kernel sees (see :func:`bwrap_argv`):
 * a read-only copy of the student's folder (made by the grader: regular files only, no
   notebooks), which the launcher copies into ``/tmp/work``, the working folder, inside a
   size-capped tmpfs ``/tmp``: filling it fails this notebook only;
-* the directory of the kernel's ZeroMQ sockets (``transport="ipc"``: Unix sockets, so the
-  kernel needs no network and gets none: ``--unshare-net``);
+* the folder of the kernel's ZeroMQ sockets (``transport="ipc"``: Unix sockets, so the
+  kernel needs no network and gets none: ``--unshare-net``), a tiny tmpfs of its own inside
+  the sandbox that the grader reaches through ``/proc/<sandbox pid>/root``;
 * nothing else: not ``source/``, not the gradebook, not other students, not ``$HOME``.
+
+What the kernel can write holds by construction, as root and as any other account: every
+mount in the sandbox is read-only except three tmpfs mounts, each made by bubblewrap with a
+size (``--size``): ``/tmp`` (``tmp_mb``), ``/dev/shm`` (``shm_mb``) and the socket folder
+(:data:`SOCKET_TMPFS_BYTES`). ``/`` and ``/dev`` (tmpfs mounts bubblewrap makes without a
+size, owned by the grader's uid when it is not root) are remounted read-only once set up;
+no host folder is bound writable (:func:`bwrap_argv` refuses ``--bind``); and the launcher
+forbids new user namespaces, so the kernel cannot mount a tmpfs of its own either. (Not
+bounded by this: kernel memory that no file size counts -- ``memfd_create``, System V shared
+memory, the inodes of many empty files on a tmpfs; bubblewrap has no ``nr_inodes``, and only
+a memory cgroup would bound them.)
 
 Limits (applied by :mod:`autograder.kernel_launcher` before ipykernel starts): address
 space, CPU seconds, file size, open files, processes (per-slot uid, so parallel students
@@ -51,6 +63,10 @@ LAUNCHER_MOUNT = "/opt/autograder/kernel_launcher.py"
 SUBMISSION_MOUNT = "/opt/submission"
 MPL_CACHE_MOUNT = "/opt/mplcache"
 WORKDIR = "/tmp/work"
+
+#: the socket folder's tmpfs: sockets take no space, and the connection file is a read-only
+#: bind on it, so this only bounds what a kernel can put there itself
+SOCKET_TMPFS_BYTES = 64 * 1024
 
 #: what of a student's folder the kernel gets: at most this deep, this many bytes
 COPY_MAX_DEPTH = 16
@@ -194,34 +210,60 @@ def _system_binds() -> list[str]:
     return args
 
 
-def bwrap_argv(bwrap: str, *, privileged: bool, tmp_bytes: int, binds: list[tuple[str, str, str]],
-               env: dict[str, str], chdir: str = "/tmp") -> list[str]:
+#: what ``binds`` of :func:`bwrap_argv` may hold; there is no writable host folder on purpose
+BIND_KINDS = ("--ro-bind", "--empty", "--tmpfs")
+
+
+def bwrap_argv(bwrap: str, *, privileged: bool, tmp_bytes: int, shm_bytes: int,
+               binds: list[tuple[str, object, str]], env: dict[str, str], chdir: str = "/tmp",
+               info_fd: int | None = None) -> list[str]:
     """The bwrap prefix for one kernel (the command follows after ``--``).
 
-    ``binds`` are ``(flag, host path, sandbox path)`` with flag ``--ro-bind`` or ``--bind``.
+    ``binds`` are ``(kind, source, sandbox path)``: ``("--ro-bind", host path, dest)``;
+    ``("--empty", "", dest)``, an empty read-only folder over what is there; or
+    ``("--tmpfs", size in bytes, dest)``, a writable tmpfs of that size (mode 0700; as root
+    the launcher gives it to the sandbox uid). A writable host folder (``--bind``) is refused:
+    what the kernel writes must land on a tmpfs with a size.
+
+    Everything else the kernel could write is made read-only here: ``/`` and ``/dev`` are
+    tmpfs mounts bubblewrap makes *without* a size (half the machine's RAM), owned by the
+    grader's uid when it is not root, so they are remounted read-only after the last mount;
+    ``/dev/shm`` and ``/tmp`` get their own size-capped tmpfs. ``--info-fd``: bubblewrap
+    writes the sandbox's pid there (JSON ``child-pid``).
     """
     argv = [bwrap, "--die-with-parent", "--unshare-pid", "--unshare-net", "--unshare-ipc",
             "--unshare-uts", "--unshare-cgroup-try", "--hostname", "sandbox", "--new-session"]
     if not privileged:
         argv.append("--unshare-user")
+    if info_fd is not None:
+        argv += ["--info-fd", str(info_fd)]
     argv += _system_binds()
     argv += ["--proc", "/proc", "--dev", "/dev",
-             "--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
-    made = {"/", "/usr", "/etc", "/proc", "/dev", "/tmp"}
-    for flag, src, dest in binds:
-        if flag == "--tmpfs":  # an empty folder over what is mounted there
-            argv += ["--tmpfs", dest]
-            continue
+             "--perms", "1777", "--size", str(int(shm_bytes)), "--tmpfs", "/dev/shm",
+             "--perms", "1777", "--size", str(int(tmp_bytes)), "--tmpfs", "/tmp"]
+    made = {"/", "/usr", "/etc", "/proc", "/dev", "/dev/shm", "/tmp"}
+    readonly = ["/dev"]
+    for kind, src, dest in binds:
+        if kind not in BIND_KINDS:
+            raise ValueError(f"{kind} {src} {dest}: the sandbox binds host folders read-only only")
         parents = []
         parent = os.path.dirname(dest)
         while parent not in made and parent != "/":
             parents.append(parent)
             parent = os.path.dirname(parent)
         for p in reversed(parents):
-            argv += ["--perms", "0755", "--dir", p]
+            argv += ["--perms", "0755", "--dir", p]  # on the root tmpfs, read-only below
             made.add(p)
-        argv += [flag, src, dest]
+        if kind == "--empty":
+            argv += ["--perms", "0755", "--size", "4096", "--tmpfs", dest]
+            readonly.append(dest)
+        elif kind == "--tmpfs":
+            argv += ["--perms", "0700", "--size", str(int(src)), "--tmpfs", dest]
+        else:
+            argv += [kind, str(src), dest]
         made.add(dest)
+    for dest in readonly + ["/"]:  # after every mount (their mount points are made first)
+        argv += ["--remount-ro", dest]
     argv += ["--chdir", chdir, "--clearenv"]
     for key, value in env.items():
         argv += ["--setenv", key, value]
@@ -243,6 +285,24 @@ def kernel_env(python: str, home: str) -> dict[str, str]:
     }
 
 
+def _read_sandbox_pid(fd: int, timeout: float = 60) -> int:
+    """The sandbox's pid from bubblewrap's ``--info-fd`` (JSON written right after the clone)."""
+    import select
+
+    data = b""
+    while True:
+        try:
+            return int(json.loads(data)["child-pid"])
+        except ValueError:  # incomplete (JSONDecodeError is a ValueError)
+            pass
+        ready, _, _ = select.select([fd], [], [], timeout)
+        chunk = os.read(fd, 4096) if ready else b""
+        if not chunk:
+            raise SandboxUnavailable(f"bubblewrap did not start the sandbox (it said {data!r}; "
+                                     "see the kernel log)")
+        data += chunk
+
+
 # --------------------------------------------------------------------------------------
 # The kernel manager
 
@@ -260,6 +320,8 @@ class SandboxKernelManager(AsyncKernelManager):
     fsize_mb = Integer(64, help="largest file the kernel may write").tag(config=True)
     nofile = Integer(512, help="open files").tag(config=True)
     tmp_mb = Integer(256, help="size of the tmpfs holding /tmp and the working folder").tag(config=True)
+    shm_mb = Integer(16, help="size of the tmpfs at /dev/shm (POSIX shared memory: "
+                              "multiprocessing's locks need a page each)").tag(config=True)
     uid_base = Integer(61000, help="sandbox uid = uid_base + slot (root only)").tag(config=True)
     slot = Integer(0, help="this worker's slot (parallel grading)").tag(config=True)
     mpl_cache = Unicode("", help="prebuilt matplotlib font cache to copy in").tag(config=True)
@@ -269,6 +331,7 @@ class SandboxKernelManager(AsyncKernelManager):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._sockdir = None
+        self._sandbox_pid = None
         self._log = None
 
     @property
@@ -283,14 +346,24 @@ class SandboxKernelManager(AsyncKernelManager):
             limits["nproc"] = self.nproc
         return limits
 
+    # The socket folder. The kernel binds its sockets in a folder it must be able to write,
+    # so that folder is not on the host: it is a tmpfs of SOCKET_TMPFS_BYTES inside the
+    # sandbox, at the path of a private, grader-only host folder of the same name that holds
+    # just the connection file (bound read-only into the tmpfs). The grader connects through
+    # /proc/<sandbox pid>/root/<that path>. Whatever the kernel writes there is capped by
+    # construction and vanishes with the sandbox; the host folder is never writable by it.
+    # Before bubblewrap has built the sandbox, /proc/<pid>/root is still the host's root, so
+    # the path resolves to the host folder, which holds no socket: ZeroMQ just retries.
+
     def _setup_transport(self) -> None:
         if self.enabled and self._sockdir is None:
             # Unix sockets need short paths (108 bytes): a private dir in /tmp.
             self._sockdir = tempfile.mkdtemp(prefix="agk-", dir="/tmp")
             os.chmod(self._sockdir, 0o700)
             self.transport = "ipc"
-            self.ip = os.path.join(self._sockdir, "k")
             self.connection_file = os.path.join(self._sockdir, "connection.json")
+        if self._sockdir is not None:
+            self.ip = os.path.join(self._sockdir, "k")  # as the kernel sees it
 
     async def _async_pre_start_kernel(self, **kw):
         self._setup_transport()
@@ -305,26 +378,30 @@ class SandboxKernelManager(AsyncKernelManager):
         os.makedirs(incoming, exist_ok=True)
         extra_args = [a for a in kernel_cmd if a.startswith("--") and "=" in a]
         uid = gid = self.uid_base + self.slot if self.privileged else None
-        if uid is not None:  # the kernel binds its sockets after dropping to the sandbox uid
-            os.chown(self._sockdir, uid, gid)
-            os.chown(self.connection_file, uid, gid)
+        info_read = info_write = None
         if self.enabled:
+            os.chmod(self.connection_file, 0o644)  # readable by the sandbox uid; its folder is 0700
             settings = {"source": SUBMISSION_MOUNT, "workdir": WORKDIR, "uid": uid, "gid": gid,
-                        "limits": self.limits(),
+                        "limits": self.limits(), "own": [self._sockdir], "no_new_userns": True,
                         "copy": [[MPL_CACHE_MOUNT, "/tmp/.matplotlib"]] if self.mpl_cache else []}
             binds = [("--ro-bind", root, root) for root in python_roots(python)]
-            binds += [("--tmpfs", "", site) for site in foreign_site_packages(python)]
+            binds += [("--empty", "", site) for site in foreign_site_packages(python)]
             binds += [("--ro-bind", str(LAUNCHER), LAUNCHER_MOUNT),
                       ("--ro-bind", incoming, SUBMISSION_MOUNT),
-                      ("--bind", self._sockdir, self._sockdir)]
+                      ("--tmpfs", SOCKET_TMPFS_BYTES, self._sockdir),
+                      ("--ro-bind", self.connection_file, self.connection_file)]
             if self.mpl_cache and os.path.isdir(self.mpl_cache):
                 binds.append(("--ro-bind", self.mpl_cache, MPL_CACHE_MOUNT))
             env = kernel_env(python, "/tmp")
+            info_read, info_write = os.pipe()
             cmd = bwrap_argv(self.bwrap, privileged=self.privileged,
-                             tmp_bytes=self.tmp_mb * 1024 * 1024, binds=binds, env=env)
+                             tmp_bytes=self.tmp_mb * 1024 * 1024,
+                             shm_bytes=self.shm_mb * 1024 * 1024, binds=binds, env=env,
+                             info_fd=info_write)
             cmd += [python, LAUNCHER_MOUNT, json.dumps(settings), "-f", self.connection_file,
                     *extra_args]
             kw["env"] = {"PATH": env["PATH"], "LANG": "C.UTF-8"}
+            kw["pass_fds"] = (info_write,)
         else:
             home = os.path.join(scratch, "home")
             os.makedirs(home, exist_ok=True)
@@ -339,18 +416,42 @@ class SandboxKernelManager(AsyncKernelManager):
             self._log = open(self.log_path, "ab")
             kw["stdout"] = self._log
             kw["stderr"] = self._log
-        return await super()._async_launch_kernel(cmd, **kw)
+        try:
+            try:
+                result = await super()._async_launch_kernel(cmd, **kw)
+            finally:
+                if info_write is not None:
+                    os.close(info_write)  # bubblewrap has its copy: EOF if it dies
+            if info_read is not None:
+                self._sandbox_pid = _read_sandbox_pid(info_read)
+                # From now on the grader reaches the sockets inside the sandbox.
+                self.ip = f"/proc/{self._sandbox_pid}/root{self.ip}"
+        finally:
+            if info_read is not None:
+                os.close(info_read)
+        return result
 
     def seal_sockets(self) -> None:
-        """Once the kernel has bound its sockets: take its write access to their folder.
+        """Once the kernel has bound its sockets: as root, take its write access to their folder.
 
-        The folder is a host directory (the grader connects through it), so it is outside
-        the sandbox's size-capped tmpfs; as root, the kernel's uid must not be able to fill
-        it. Connecting needs no write access to the folder.
+        The folder is a capped tmpfs inside the sandbox, so this is not about space: it keeps
+        student code from replacing the sockets the grader connects to (the sandbox uid then
+        owns nothing in the folder's path). Without root the kernel runs as the grader's own
+        uid, which no permission can tell apart; the folder stays capped. Connecting needs no
+        write access to the folder.
         """
-        if self.privileged and self._sockdir:
-            os.chown(self._sockdir, 0, 0)
-            os.chmod(self._sockdir, 0o755)
+        if not (self.privileged and self._sockdir and self._sandbox_pid):
+            return
+        try:
+            fd = os.open(f"/proc/{self._sandbox_pid}/root{self._sockdir}",
+                         os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except (FileNotFoundError, ProcessLookupError):
+            return  # the sandbox is gone: so is the kernel, which the caller finds out
+        try:
+            os.fchown(fd, 0, 0)
+            os.fchmod(fd, 0o755)
+        finally:
+            os.close(fd)
 
     async def _async_interrupt_kernel(self) -> None:
         """Interrupt by message: ipykernel then signals itself.
@@ -381,6 +482,7 @@ class SandboxKernelManager(AsyncKernelManager):
         if self._sockdir:
             remove_tree(self._sockdir)
             self._sockdir = None
+        self._sandbox_pid = None
 
     cleanup_resources = _async_cleanup_resources
 
@@ -401,9 +503,10 @@ def check_sandbox(manager: SandboxKernelManager, scratch_parent: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix="check-", dir=scratch_parent))
     try:
         binds = [("--ro-bind", root, root) for root in python_roots(python)]
-        binds += [("--tmpfs", "", site) for site in foreign_site_packages(python)]
+        binds += [("--empty", "", site) for site in foreign_site_packages(python)]
         argv = bwrap_argv(manager.bwrap, privileged=manager.privileged,
-                          tmp_bytes=manager.tmp_mb * 1024 * 1024, binds=binds,
+                          tmp_bytes=manager.tmp_mb * 1024 * 1024,
+                          shm_bytes=manager.shm_mb * 1024 * 1024, binds=binds,
                           env=kernel_env(python, "/tmp"))
         code = ("import socket\n"
                 "s = socket.socket()\n"
