@@ -118,7 +118,7 @@ def sandbox_settings(course: Course, options: Options) -> dict:
     manager = sb.SandboxKernelManager(config=cfg)
     return {name: getattr(manager, name) for name in
             ("enabled", "bwrap", "student_python", "memory_mb", "cpu_seconds", "nproc",
-             "fsize_mb", "nofile", "tmp_mb", "uid_base", "mpl_cache")}
+             "fsize_mb", "nofile", "tmp_mb", "shm_mb", "uid_base", "mpl_cache")}
 
 
 # ------------------------------------------------------------------------------------------
