@@ -7,7 +7,8 @@ known mistake each, cycled up to ``--students``), copies it, then in the same ru
 copy with plain sequential ``nbgrader autograde section03`` and the other with the
 autograder (sandbox on, ``--workers`` processes, feedback off since nbgrader's autograde does
 not write feedback either). Prints students per minute for both and their ratio, and checks
-that both gave every student the same autograded scores.
+that both gave every student the same autograded scores; then where the autograder's time
+went (``autograder results --timings``).
 
 Not a test: timings depend on the machine and its load.
 """
@@ -101,6 +102,13 @@ def main(argv=None) -> int:
     print(f"autograder grade ({args.workers} workers)  {ours_seconds:7.1f} s   {ours_rate:6.2f} students/min")
     print(f"speed-up                      {ours_rate / plain_rate:6.2f}x   (cores: {os.cpu_count()})")
     print(f"same autograded scores        {same}")
+    print()
+    print("where the autograder's time went (seconds per notebook, mean over students):")
+    from autograder.grade import load_state
+    from autograder.results import format_table
+    from autograder.timings import breakdown
+
+    print(format_table(*breakdown(load_state(Course(ours_root, "section03")))))
     return 0 if same and not summary.failed else 1
 
 
