@@ -143,7 +143,7 @@ def notebook_cells(nb, executed=None):
             continue
         student = not nbutils.is_locked(cell)
         answer = cell.metadata.get("nbgrader", {}).get("grade_id") if nbutils.is_solution(cell) else None
-        cells.append(Cell(cell.source, student, answer))
+        cells.append(Cell(cell.source, student, answer, index + 1))
     return cells
 
 

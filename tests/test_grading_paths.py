@@ -25,6 +25,7 @@ import pytest
 
 from autograder.coursebuild import BuiltCourse, graded_cells, solution_sources
 from autograder.course import Course
+from autograder.execute import SandboxedExecute
 from autograder.grade import Options, grade_class
 from autograder.repair import REPAIRS_KEY
 from tests.conftest import TEST_COURSE_SECRET
@@ -143,7 +144,16 @@ def decoy_after_death(nb, release):
         CLEAN_NO_LOOPS.replace("compute_distances_no_loops", "compute_distances_one_loop")))
 
 
-DECOYS = {"decoy-skip-execution": decoy_skip_execution, "decoy-after-death": decoy_after_death}
+def decoy_grading_skip(nb, release):
+    """Two-loop answers; loop-free decoys tagged as the release's display-only cells are."""
+    _with_two_loops_everywhere(nb)
+    for name, code in WRONG_BUT_LOOP_FREE.items():
+        nb.cells.insert(_index(nb, f"test_{name}"),
+                        nbformat.v4.new_code_cell(code, metadata={"tags": ["grading-skip"]}))
+
+
+DECOYS = {"decoy-skip-execution": decoy_skip_execution, "decoy-after-death": decoy_after_death,
+          "decoy-grading-skip": decoy_grading_skip}
 
 # -- ordinary notebook habits cost nothing -----------------------------------------------------
 
@@ -224,8 +234,10 @@ def _results(course: BuiltCourse, students) -> dict:
     for student in students:
         notebook = _notebook_of(student)
         graded = course.autograded(student, notebook)
+        display_only = [c for c in graded.cells if "grading-skip" in c.metadata.get("tags", [])]
         out[student] = {"scores": course.scores(student, notebook),
-                        "repairs": graded.metadata.get(REPAIRS_KEY, [])}
+                        "repairs": graded.metadata.get(REPAIRS_KEY, []),
+                        "display_only": [[o.get("text", "") for o in c.outputs] for c in display_only]}
     return out
 
 
@@ -279,12 +291,21 @@ def test_rules_judge_only_the_code_that_ran(results, path, student):
     assert results[path][student]["scores"] == HONEST_DECOY_SCORES
 
 
-def test_a_student_cannot_tag_a_cell_out_of_running(results):
-    repairs = results["class-command"]["decoy-skip-execution"]["repairs"]
-    assert any("execution tags ['skip-execution'] removed" in line for line in repairs)
 
 
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize("student", sorted(HABITS))
 def test_ordinary_notebook_habits_cost_no_point(results, path, student):
     assert results[path][student]["scores"] == graded_cells(_notebook_of(student))
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_display_only_cells_are_not_run_when_grading_and_say_so(results, path):
+    shown = results[path]["pasted-from-another-notebook"]["display_only"]  # notebook 3
+    assert shown == [[SandboxedExecute.display_only_note.default_value]]  # the speed plot
+
+
+@pytest.mark.parametrize("tag", ["skip-execution", "grading-skip"])
+def test_a_student_cannot_tag_a_cell_out_of_running(results, tag):
+    repairs = results["class-command"][f"decoy-{tag}"]["repairs"]
+    assert any(f"execution tags ['{tag}'] removed" in line for line in repairs)
