@@ -52,6 +52,7 @@ c.Autograde.autograde_preprocessors = [
     "autograder.execute.BoundOutputs",       # outputs bounded in bytes, per cell and per notebook
     "autograder.answers.CheckAnswers",       # judge the replies; verdicts into the test cells
     "autograder.sanitize.SanitizeOutputs",   # student HTML made inert before anyone views it
+    "autograder.execute.BoundOutputs",       # again: escaping can make outputs grow (& -> &amp;)
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
