@@ -50,9 +50,10 @@ expect = playwright_api.expect
 # takes to be reported. It is sized for the slowest state the journey waits on, on a machine
 # whose every core is busy (.ci/hub-under-load: two busy loops per core): Validate and
 # Generate Feedback run nbgrader over whole notebooks in the hub's servers, and a student's
-# first visit spawns their server and loads JupyterLab; each of those takes tens of seconds
-# when idle and several times that under load. Playwright's 5 s (expect) and 30 s (actions)
-# fit an idle machine only: a 47-cell notebook still being drawn failed a count at 5 s.
+# first visit spawns their server and loads JupyterLab. Under .ci/hub-under-load (load 5 to
+# 12 on 2 cores) the slowest of these, spawn + Lab restore, took up to about 55 s: 300 s is
+# five times that. Playwright's 5 s (expect) and 30 s (actions) fit an idle machine only:
+# a 47-cell notebook still being drawn failed a count at 5 s.
 WAIT_MS = 300_000
 
 pytestmark = pytest.mark.browser
