@@ -143,7 +143,8 @@ def notebook_cells(nb, executed=None):
             continue
         student = not nbutils.is_locked(cell)
         answer = cell.metadata.get("nbgrader", {}).get("grade_id") if nbutils.is_solution(cell) else None
-        cells.append(Cell(cell.source, student, answer, index + 1))
+        raised = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+        cells.append(Cell(cell.source, student, answer, index + 1, raised))
     return cells
 
 

@@ -123,6 +123,8 @@ class Cell:
     student: bool
     answer: str | None = None
     index: int | None = None
+    #: the cell stopped with an error: its statements after the failing one did not run
+    raised: bool = False
 
 
 @dataclasses.dataclass
@@ -487,7 +489,9 @@ def _build(cells: tuple, deadline: float) -> _Notebook:
         for stmt, nested in _module_statements(read.tree.body, read):
             for name, binding in _bound_by(stmt, cell.student, nb.table):
                 binding.nested = nested
-                if nested and name in nb.table:  # ``if False: def f(): ...`` may not replace f
+                # ``if False: def f(): ...`` may not replace f, nor a def after the statement
+                # that raised in its cell: the earlier binding may be what the kernel holds
+                if (nested or cell.raised) and name in nb.table:
                     nb.alternatives.setdefault(name, []).append(nb.table[name])
                 elif not nested:
                     nb.alternatives.pop(name, None)
@@ -578,6 +582,36 @@ def _bound_by(stmt, student: bool, table: dict):
     elif not isinstance(stmt, _COMPOUND):  # an expression with ``:=``, ``except ... as``...
         for name in _stored_names(stmt):
             yield name, _Binding("other", stmt, student)
+        return
+    for name in _header_stores(stmt):
+        yield name, _Binding("other", stmt, student)
+
+
+#: the fields of a compound statement that hold statements of their own (read one by one)
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _header_stores(stmt) -> list[str]:
+    """Global names bound by the parts of ``stmt`` that are not statements: ``:=`` in a test,
+    an iterable, a default or a decorator; ``match`` capture patterns; ``except ... as``."""
+    parts = [v for field, value in ast.iter_fields(stmt) if field not in _BODIES
+             for v in (value if isinstance(value, list) else [value]) if isinstance(v, ast.AST)]
+    names = [h.name for h in getattr(stmt, "handlers", []) or [] if h.name]
+    parts += [h.type for h in getattr(stmt, "handlers", []) or [] if h.type is not None]
+    for case in getattr(stmt, "cases", []) or []:
+        parts += [case.pattern] + ([case.guard] if case.guard is not None else [])
+    todo = parts
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
+        elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
+            names.append(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.append(node.rest)
+        if not isinstance(node, ast.Lambda):  # a lambda's ``:=`` binds in the lambda
+            todo.extend(ast.iter_child_nodes(node))
+    return names
 
 
 def _is_data(node) -> bool:

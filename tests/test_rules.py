@@ -7,6 +7,7 @@ cell's 1-based position, and asks :func:`helpers.rules.violations` directly: no 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import nbformat
@@ -426,3 +427,40 @@ def test_the_rules_paragraph_is_the_same_in_every_notebook():
                                   "once per item", "could not read", "hand answer", "gc.get_objects"])
 def test_the_rules_paragraph_states_each_rule(word):
     assert word in " ".join(_intro(NB1).split())
+
+
+# ------------------------------------------------------------------ the binding the kernel holds
+
+TWO_LOOP_NO_LOOPS = (NO_LOOP_HEAD + "    d = np.zeros((len(X_test), len(X_train)))\n"
+                     "    for i in range(len(X_test)):\n        for j in range(len(X_train)):\n"
+                     "            d[i, j] = np.abs(X_test[i].astype(float) - X_train[j]).sum()\n"
+                     "    return d\n")
+
+
+def _raised(cells: list[Cell], name: str) -> list[Cell]:
+    """``cells`` with the answer cell of ``name`` marked as having stopped with an error."""
+    return [dataclasses.replace(c, raised=True) if c.answer == name else c for c in cells]
+
+
+def test_a_definition_after_the_statement_that_raised_does_not_hide_the_one_that_ran():
+    code = TWO_LOOP_NO_LOOPS + "assert False\n" + NO_LOOP_HEAD + VECTORISED
+    cells = _raised(cells_of(NB3, {NO_LOOPS: code}), NO_LOOPS)
+    broken = rules.violations(NO_LOOPS, cells, function=True)
+    assert any("no loop" in v.message for v in broken)
+
+
+def test_an_answer_cell_that_raises_after_a_correct_definition_keeps_it():
+    code = NO_LOOP_HEAD + VECTORISED + "compute_distances_no_loops(1, 2)  # a stray call that fails\n"
+    cells = _raised(cells_of(NB3, {NO_LOOPS: code}), NO_LOOPS)
+    assert rules.violations(NO_LOOPS, cells, function=True) == []
+
+
+@pytest.mark.parametrize("rebinding", [
+    "if (compute_distances_no_loops := compute_distances_one_loop):\n    pass\n",
+    "while (compute_distances_no_loops := compute_distances_one_loop) is None:\n    pass\n",
+    "match compute_distances_one_loop:\n    case compute_distances_no_loops:\n        pass\n",
+    "def _unused(f=(compute_distances_no_loops := compute_distances_one_loop)):\n    pass\n",
+])
+def test_a_name_rebound_in_a_header_pattern_or_default_is_seen(rebinding):
+    code = NO_LOOP_HEAD + VECTORISED + rebinding
+    assert rules.violations(NO_LOOPS, cells_of(NB3, {NO_LOOPS: code}), function=True) != []
