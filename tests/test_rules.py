@@ -464,3 +464,17 @@ def test_an_answer_cell_that_raises_after_a_correct_definition_keeps_it():
 def test_a_name_rebound_in_a_header_pattern_or_default_is_seen(rebinding):
     code = NO_LOOP_HEAD + VECTORISED + rebinding
     assert rules.violations(NO_LOOPS, cells_of(NB3, {NO_LOOPS: code}), function=True) != []
+
+
+# ------------------------------------------------------------------ every rule is stated
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS)
+def test_the_rules_paragraph_names_everything_the_plain_code_rule_refuses(notebook):
+    nb = nbformat.read(SOURCE.parent.parent / "release" / "section03" / f"{notebook}.ipynb", as_version=4)
+    text = next(c.source for c in nb.cells if "How to work in this notebook" in c.source)
+    named = set()
+    for word in rules.DYNAMIC_CALLS | rules.DYNAMIC_MODULES | {"global", "nonlocal"}:
+        if f"`{word}" in text or f"/`{word}`" in text:
+            named.add(word)
+    assert named == rules.DYNAMIC_CALLS | rules.DYNAMIC_MODULES | {"global", "nonlocal"}
+    assert "top level" in text and "%%time" in text
