@@ -239,7 +239,9 @@ class SandboxedExecute(Execute):
         The indices of the cells run are recorded in ``resources["autograder"]["executed"]``:
         the source rules read those cells only (a cell the kernel never ran defined nothing).
         """
-        executed = state(self.resources).setdefault("executed", set())
+        agstate = state(self.resources)
+        executed = agstate.setdefault("executed", set())
+        cell_seconds = agstate.setdefault(TIMINGS, {}).setdefault("cells", {})
         for index, cell in enumerate(self.nb.cells):
             if cell.cell_type != "code" or not cell.source.strip():
                 continue
@@ -256,7 +258,7 @@ class SandboxedExecute(Execute):
             executed.add(index)  # before running: a cell that fails part-way still ran
             clock = time.perf_counter()
             reason = self._run_cell(cell, index, run)
-            state(self.resources)[TIMINGS].setdefault("cells", {})[index] = time.perf_counter() - clock
+            cell_seconds[index] = time.perf_counter() - clock
             if reason:
                 return (index + 1, reason)
         return None

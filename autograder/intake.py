@@ -65,11 +65,6 @@ class Intake:
         return dataclasses.asdict(self)
 
 
-def release_notebooks(folder: Path) -> list[str]:
-    """The notebook names (without ``.ipynb``) of the release folder ``folder``."""
-    return sorted(path.stem for path in folder.glob("*.ipynb"))
-
-
 def _valid_timestamp(data: bytes) -> bool:
     from nbgrader.utils import parse_utc
 

@@ -177,12 +177,9 @@ class RepairGradingMetadata(NbGraderPreprocessor):
             md = cell.metadata["nbgrader"]
             if not any(md.get(k) for k in ("locked", "grade", "task")):
                 continue  # an answer cell: its answer may live in a cell the student added
-            at = 0
-            for before in reversed(order[:order.index(gid)]):
-                ids = [grade_id_of(c) for c in nb.cells]
-                if before in ids:
-                    at = ids.index(before) + 1
-                    break
+            ids = [grade_id_of(c) for c in nb.cells]
+            before = next((b for b in reversed(order[:order.index(gid)]) if b in ids), None)
+            at = 0 if before is None else ids.index(before) + 1
             nb.cells.insert(at, _fresh_copy(cell))
             present.add(gid)
             repairs.append(f"{gid}: missing, put back from the release")
@@ -202,7 +199,6 @@ def _set_type(cell, cell_type: str) -> None:
 
 def _fresh_copy(cell):
     """The release's ``cell`` with a new cell id and no outputs."""
-    new = copy.deepcopy(cell)
     maker = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
              "raw": nbformat.v4.new_raw_cell}[cell.cell_type]
-    return maker(source=new.source, metadata=new.metadata)
+    return maker(source=cell.source, metadata=copy.deepcopy(cell.metadata))
