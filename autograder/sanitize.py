@@ -55,6 +55,9 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 
 SCRIPT_NOTE = "[output removed by the grader: scripts are not shown]"
 ANIMATION_NOTE = "[animation removed from the graded copy]"
+#: the longest HTML output that is cleaned and shown (longer: a note instead)
+MAX_HTML_CHARS = 200_000
+HTML_TOO_LONG_NOTE = "[an HTML output of {:,} characters, too long to show safely, was left out]"
 MARKDOWN_NOTE = (
     "*[shown as plain text by the grader: this cell held HTML or a link that could not be "
     "made inert]*"
@@ -544,6 +547,12 @@ class SanitizeOutputs(NbGraderPreprocessor):
                 if text is not None and _ANIMATION.search(text):
                     output["data"] = {"text/plain": ANIMATION_NOTE}
                     self.log.info("Cell %s: removed an animation", cell_index)
+                    return
+                if text is not None and len(text) > MAX_HTML_CHARS:
+                    # the HTML cleaner's time grows faster than the text (runs of `&`): a
+                    # page this long is not shown rather than cleaned
+                    output["data"] = {"text/plain": HTML_TOO_LONG_NOTE.format(len(text))}
+                    self.log.info("Cell %s: left out %d characters of HTML", cell_index, len(text))
                     return
                 cleaned = clean_html(text) if text is not None else ""
                 if not _has_content(cleaned):

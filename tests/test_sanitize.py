@@ -565,3 +565,17 @@ def test_sanitised_notebook_is_still_a_valid_notebook():
     nb = run(_hostile_notebook())
     nb.cells[1]["execution_count"] = None
     nbformat.validate(nb)
+
+
+def test_html_too_long_to_clean_is_left_out_not_cleaned():
+    """A run of `&` makes the HTML cleaner super-linear (a hostile round: 329 s a notebook)."""
+    from autograder.sanitize import MAX_HTML_CHARS
+
+    out = outputs_after(display({"text/html": "&" * (MAX_HTML_CHARS + 1), "text/plain": "<HTML>"}))
+    assert out[0].data == {"text/plain": f"[an HTML output of {MAX_HTML_CHARS + 1:,} characters, "
+                                         "too long to show safely, was left out]"}
+
+
+def test_html_up_to_the_limit_is_cleaned_and_shown():
+    out = outputs_after(display({"text/html": DATAFRAME}))
+    assert "dataframe" in out[0].data["text/html"]
