@@ -392,9 +392,17 @@ class BoundOutputs(NbGraderPreprocessor):
     max_notebook_bytes = Integer(8_000_000, help="output bytes kept per notebook").tag(config=True)
     max_error_chars = Integer(20_000, help="characters kept of an error's message and traceback").tag(config=True)
 
+    max_text_chars = Integer(200_000, help="characters kept of a markdown or raw cell a student "
+                             "wrote").tag(config=True)
+    max_attachment_bytes = Integer(10_000_000, help="bytes of cell attachments (pasted images) "
+                                   "kept per notebook").tag(config=True)
+
     def preprocess(self, nb, resources):
         budget, memo = self.max_notebook_bytes, {}
+        attachment_budget = self.max_attachment_bytes
         for index, cell in enumerate(nb.cells):
+            if cell.cell_type in ("markdown", "raw"):
+                attachment_budget -= self._bound_text_cell(cell, index, attachment_budget, memo)
             if cell.cell_type != "code" or not cell.get("outputs"):
                 continue
             allowed = min(self.max_cell_bytes, max(0, budget))
@@ -420,6 +428,31 @@ class BoundOutputs(NbGraderPreprocessor):
             cell.outputs = kept
             budget -= used
         return nb, resources
+
+    def _bound_text_cell(self, cell, index: int, attachment_budget: int, memo: dict) -> int:
+        """Cut a markdown or raw cell to ``max_text_chars`` and drop its attachments when they do
+        not fit in ``attachment_budget`` bytes, saying so in the cell. Returns the bytes kept.
+
+        The submitted notebook keeps the original: only the graded copy and feedback are cut.
+        """
+        notes = []
+        source = _text(cell.get("source", ""))
+        if len(source) > self.max_text_chars:
+            notes.append(f"{len(source) - self.max_text_chars:,} characters of this cell")
+            source = source[:self.max_text_chars]
+        attachments = cell.get("attachments")
+        size = _size(attachments, memo) if attachments else 0
+        if size > max(0, attachment_budget):
+            notes.append(f"its attachments ({size:,} bytes)")
+            cell.pop("attachments")
+            size = 0
+        if notes:
+            source += (f"\n\n*[{' and '.join(notes)} left out of the graded copy by the autograder: at "
+                       f"most {self.max_text_chars:,} characters per cell and {self.max_attachment_bytes:,} "
+                       "bytes of attachments per notebook are kept; your submitted notebook has them all]*\n")
+            self.log.warning("cell %d: %s left out", index, " and ".join(notes))
+            cell.source = source
+        return size
 
     def _short_error(self, output) -> NotebookNode:
         """The error output ``output``, its message and traceback cut to ``max_error_chars``."""

@@ -318,52 +318,82 @@ def _unavailable(name: str, out: Outcome) -> Failure | None:
     return None
 
 
-def _judge_calls(name, cases, outcomes, expected_of, compare, describe, *, extract=None,
+#: said after a failure on a hidden case: its inputs and expected result are not shown
+HIDDEN_NOTE = ("Hidden cases' inputs and expected results are not shown; try your function "
+               "on inputs of your own (other shapes, strides, paddings).")
+
+
+def _case_label(name, args, shown: bool) -> str:
+    """How a failing case is named: the call in full for the handout's own cases, otherwise
+    only that it is a hidden one (its inputs are not shown)."""
+    if shown:
+        return f"{name}({', '.join(_describe(a) for a in args)})"
+    return f"{name} on a hidden test case"
+
+
+def _judge_calls(name, cases, outcomes, expected_of, compare, describe, *, shown=0, extract=None,
                  adapt=None, modified_slug=None, check_modified=True) -> Failure | None:
     """Judge one student function on each case; report the first disagreement.
 
     ``expected_of(i, args)`` returns the trusted ``(result, error)`` for case ``i``;
     ``extract`` turns the student's return value into what is compared (raising
-    TypeError with a readable message when it has the wrong form).
+    TypeError with a readable message when it has the wrong form). The first ``shown``
+    cases are the handout's own: a failure there shows the inputs and the expected result;
+    on any other case it shows neither (``describe(value, expected, hidden=True)``), only
+    what the student's function did.
     """
     for i, (args, out) in enumerate(zip(cases, outcomes)):
-        call = f"{name}({', '.join(_describe(a) for a in args)})"
         failure = _unavailable(name, out)
         if failure:
             return failure
-        expected, expected_error = expected_of(i, args)
-        error, value = out.error, out.value
-        if error is None and extract is not None:
-            try:
-                value = extract(value)
-            except TypeError as exc:
-                return Failure(f"{call}: {exc}")
-            out = dataclasses.replace(out, value=value)
-        if expected_error is not None:  # an invalid configuration
-            if error is not None and error.is_a("ValueError"):
-                if not error.message.strip():
-                    return Failure(f"{call} raised ValueError without a message; say why the "
-                                   "configuration is invalid, e.g. raise ValueError(\"stride does not fit\").")
-                continue
-            slug = _diagnose(name, args, out, compare, adapt)
-            if error is not None:
-                return Failure(f"{call} should raise ValueError ({expected_error}), but raised "
-                               f"{error.type}: {error.message}", slug)
-            return Failure(f"{call} should raise ValueError because {expected_error}, "
-                           f"but returned {_short(value)}.", slug or _invalid_slug(name))
-        if error is not None:
-            return Failure(f"{call} raised {error.type}: {error.message}",
-                           _diagnose(name, args, out, compare, adapt))
-        if check_modified and _modified(args, out.args):
-            return Failure(f"{call} changed its input arrays; leave the inputs unchanged "
-                           "(work on a copy, e.g. x = np.array(x, dtype=float)).", modified_slug)
+        failure = _judge_case(name, args, out, expected_of(i, args), compare, describe, i < shown,
+                              extract=extract, adapt=adapt, modified_slug=modified_slug,
+                              check_modified=check_modified)
+        if failure is not None:
+            if i >= shown:
+                failure.message += " " + HIDDEN_NOTE
+            return failure
+    return None
+
+
+def _judge_case(name, args, out, trusted, compare, describe, shown, *, extract, adapt,
+                modified_slug, check_modified) -> Failure | None:
+    """The failure on one case (see :func:`_judge_calls`), or None when it passes."""
+    call = _case_label(name, args, shown)
+    expected, expected_error = trusted
+    error, value = out.error, out.value
+    if error is None and extract is not None:
         try:
-            ok = compare(value, expected)
+            value = extract(value)
         except TypeError as exc:
             return Failure(f"{call}: {exc}")
-        if not ok:
-            return Failure(f"{call}: {describe(value, expected)}",
-                           _diagnose(name, args, out, compare, adapt))
+        out = dataclasses.replace(out, value=value)
+    if expected_error is not None:  # an invalid configuration
+        why = f"because {expected_error}" if shown else "because the configuration is invalid"
+        if error is not None and error.is_a("ValueError"):
+            if not error.message.strip():
+                return Failure(f"{call} raised ValueError without a message; say why the "
+                               "configuration is invalid, e.g. raise ValueError(\"stride does not fit\").")
+            return None
+        slug = _diagnose(name, args, out, compare, adapt)
+        if error is not None:
+            return Failure(f"{call} should raise ValueError ({why}), but raised "
+                           f"{error.type}: {error.message}", slug)
+        return Failure(f"{call} should raise ValueError {why}, "
+                       f"but returned {_short(value)}.", slug or _invalid_slug(name))
+    if error is not None:
+        return Failure(f"{call} raised {error.type}: {error.message}",
+                       _diagnose(name, args, out, compare, adapt))
+    if check_modified and _modified(args, out.args):
+        return Failure(f"{call} changed its input arrays; leave the inputs unchanged "
+                       "(work on a copy, e.g. x = np.array(x, dtype=float)).", modified_slug)
+    try:
+        ok = compare(value, expected)
+    except TypeError as exc:
+        return Failure(f"{call}: {exc}")
+    if not ok:
+        return Failure(f"{call}: {describe(value, expected, hidden=not shown)}",
+                       _diagnose(name, args, out, compare, adapt))
     return None
 
 
@@ -411,16 +441,21 @@ def _arrays_close(result, expected, atol=FUNC_ATOL, rtol=FUNC_RTOL) -> bool:
     return got.shape == want.shape and bool(np.allclose(got, want, rtol=rtol, atol=atol))
 
 
-def _explain_arrays(result, expected) -> str:
+def _explain_arrays(result, expected, hidden=False) -> str:
+    """What is wrong with an array result; ``hidden``: without the expected shape or values."""
     got = _as_float_array(result, "the result")
     want = np.asarray(expected, dtype=np.float64)
     if got.shape != want.shape:
         hint = " (that is the transposed shape)" if got.shape == want.T.shape and want.ndim == 2 else ""
+        if hidden:
+            return f"the result has shape {got.shape}, which is not the expected shape{hint}."
         return f"expected shape {want.shape}, got {got.shape}{hint}."
     atol, rtol = _tolerances(result, want, FUNC_ATOL, FUNC_RTOL)
     bad = np.argwhere(~np.isclose(got, want, rtol=rtol, atol=atol))
     if not len(bad):
         return "the entries are not close enough to the expected values."
+    if hidden:
+        return f"{len(bad)} of {want.size} entries are wrong."
     where = tuple(int(i) for i in bad[0])
     return (f"{len(bad)} of {want.size} entries are wrong; e.g. at index {where} expected "
             f"{want[where]:.6g}, got {got[where]:.6g}.")
@@ -442,7 +477,10 @@ def _pairs_close(result, expected) -> bool:
     return all(_arrays_close(r, e) for r, e in zip(result, expected))
 
 
-def _explain_plain(result, expected) -> str:
+def _explain_plain(result, expected, hidden=False) -> str:
+    """What is wrong with a number or shape; ``hidden``: without the expected one."""
+    if hidden:
+        return f"returned {_short(result)}, which is not the expected result."
     return f"expected {expected}, got {_short(result)}."
 
 
@@ -451,15 +489,21 @@ def _explain_plain(result, expected) -> str:
 # ======================================================================================
 
 
+#: the handout's own (n, F, S, P): 1(b)'s five, AlexNet's conv and pool layers, 1(f)'s layer
+HANDOUT_SIZES = [(32, 5, 1, 0), (32, 5, 2, 0), (32, 5, 3, 0), (32, 5, 2, 3), (32, 5, 3, 3),
+                 (227, 11, 4, 0), (55, 3, 2, 0), (31, 3, 2, 1)]
+
+
 def _size_cases(rng, count=40):
-    """(n, F, S, P) tuples: valid ones built from an output size, then invalid ones."""
-    cases = [(32, 5, 1, 0), (227, 11, 4, 0), (7, 3, 2, 1), (5, 5, 1, 0), (1, 1, 1, 0)]
+    """(n, F, S, P) tuples: the handout's (first), edge cases, valid ones built from an output
+    size, then invalid ones."""
+    cases = HANDOUT_SIZES + [(7, 3, 2, 1), (5, 5, 1, 0), (1, 1, 1, 0)]
     for _ in range(count):
         S, P, F, out = (int(v) for v in (rng.integers(1, 5), rng.integers(0, 4), rng.integers(1, 8), rng.integers(1, 20)))
         n = (out - 1) * S + F - 2 * P
         if n >= 1:
             cases.append((n, F, S, P))
-    cases += [(32, 5, 2, 0), (32, 5, 2, 3), (10, 4, 4, 0), (4, 7, 1, 1), (0, 1, 1, 0),
+    cases += [(10, 4, 4, 0), (4, 7, 1, 1), (0, 1, 1, 0),
               (5, 0, 1, 0), (5, 3, 0, 0), (5, 3, 1, -1)]
     return cases
 
@@ -475,7 +519,8 @@ def _plan_conv_output_size(name, rng, extra=()):
 
     def judge_size(outcomes):  # in the cases' own order: the handout's cases come first
         return _judge_calls(name, cases, [outcomes[step_of_case[c]] for c in range(len(cases))],
-                            _reference(ref.conv_output_size), ints_equal, _explain_plain)
+                            _reference(ref.conv_output_size), ints_equal, _explain_plain,
+                            shown=len(HANDOUT_SIZES))
 
     return Plan(name, steps, judge_size, carry=carry)
 
@@ -489,13 +534,14 @@ def _shape_cases(rng, with_k: bool):
     return cases
 
 
-def _carry_forward_shape_plan(name, cases, reference, depth_of) -> Plan:
+def _carry_forward_shape_plan(name, cases, reference, depth_of, shown) -> Plan:
     """A shape function the notebook builds on ``conv_output_size``.
 
     The answer passes a case if it agrees with the reference, or with what the student's
     own ``conv_output_size`` gave for the two sides (carry-forward: one slip in
     ``conv_output_size`` costs its own points only). Those sizes come from
-    ``conv_output_size``'s request (see :func:`plan_notebook`).
+    ``conv_output_size``'s request (see :func:`plan_notebook`). The first ``shown`` cases
+    are the handout's.
     """
     steps = [_call_step(name, args) for args in cases]
     sides = [((shape[0], F, S, P), (shape[1], F, S, P)) for shape, F, S, P, *_ in cases]
@@ -508,7 +554,7 @@ def _carry_forward_shape_plan(name, cases, reference, depth_of) -> Plan:
         carried = _carried_expectations(cases, sides, carried_sizes, depth_of)
         for i, (args, out) in enumerate(zip(cases, outcomes)):
             failure = _judge_calls(name, [args], [out], lambda _i, a: _call(reference, *a),
-                                   _shapes_equal, _explain_plain)
+                                   _shapes_equal, _explain_plain, shown=int(i < shown))
             if failure is None:
                 continue
             unanswered = _unavailable(name, out)
@@ -559,17 +605,17 @@ def _carried_expectations(cases, sides, sizes: dict, depth_of) -> list:
 
 def _plan_conv_output_shape(name, rng):
     cases = [((32, 32, 3), 5, 1, 0, 1), ((227, 227, 3), 11, 4, 0, 96)] + _shape_cases(rng, True)
-    return _carry_forward_shape_plan(name, cases, ref.conv_output_shape, lambda a: a[4])
+    return _carry_forward_shape_plan(name, cases, ref.conv_output_shape, lambda a: a[4], shown=2)
 
 
 def _plan_pool_output_shape(name, rng):
     cases = [((55, 55, 96), 3, 2, 0), ((4, 4, 1), 3, 3, 1)] + _shape_cases(rng, False)
-    return _carry_forward_shape_plan(name, cases, ref.pool_output_shape, lambda a: a[0][2])
+    return _carry_forward_shape_plan(name, cases, ref.pool_output_shape, lambda a: a[0][2], shown=2)
 
 
 def _plan_conv_param_count(name, rng):
     cases = [(11, 3, 96), (3, 5, 25), (1, 1, 1)] + [tuple(int(v) for v in rng.integers(1, 12, 3)) for _ in range(20)]
-    return function_plan(name, cases, ref.conv_param_count, ints_equal, _explain_plain)
+    return function_plan(name, cases, ref.conv_param_count, ints_equal, _explain_plain, shown=2)
 
 
 # ======================================================================================
@@ -686,7 +732,7 @@ def _close_to_float32(result, expected) -> bool:
 
 
 def _plan_conv2d(name, rng):
-    return function_plan(name, _conv_cases(rng), ref.conv2d, _close_to_float32, _explain_arrays)
+    return function_plan(name, _conv_cases(rng), ref.conv2d, _close_to_float32, _explain_arrays, shown=2)
 
 
 def _pool_cases(rng, count=20):
@@ -703,7 +749,7 @@ def _pool_cases(rng, count=20):
 
 
 def _plan_max_pool2d(name, rng):
-    return function_plan(name, _pool_cases(rng), ref.max_pool2d, _close_to_float32, _explain_arrays)
+    return function_plan(name, _pool_cases(rng), ref.max_pool2d, _close_to_float32, _explain_arrays, shown=1)
 
 
 # ======================================================================================
@@ -756,10 +802,16 @@ def _f_only(forward_fn):
     return lambda W, x: _f_of(forward_fn(W, x))
 
 
+def _explain_f(result, expected, hidden=False) -> str:
+    if hidden:
+        return f"returned f = {_short(result)}, which is not the expected value."
+    return f"expected f = {expected:.6g}, got {_short(result)}."
+
+
 def _plan_forward(name, rng):
     return function_plan(name, _backprop_cases(rng), lambda W, x: ref.forward(W, x)[0],
-                          _arrays_close, lambda r, e: f"expected f = {e:.6g}, got {_short(r)}.",
-                          extract=_f_of, adapt=_f_only)
+                          _arrays_close, _explain_f,
+                          extract=_f_of, adapt=_f_only, shown=1)
 
 
 def _plan_backward(name, rng):
@@ -786,16 +838,16 @@ def _plan_backward(name, rng):
     def expected_of(i, args):
         return _call(ref.backward, *ref_cases[i])
 
-    def explain(r, e):
+    def explain(r, e, hidden=False):
         return "dW or dx is wrong: " + "; ".join(
-            f"{label}: {_explain_arrays(got, want)}" for label, got, want in zip(("dW", "dx"), r, e)
+            f"{label}: {_explain_arrays(got, want, hidden)}" for label, got, want in zip(("dW", "dx"), r, e)
             if not _arrays_close(got, want))
 
     def judge_backward(outcomes):
         forwards = [outcomes[i - 1] for i in own]
         forward_ok = all(f.error is None and not f.missing and f.not_callable is None for f in forwards)
         mine = _judge_calls(name, cases, [outcomes[i] for i in own], expected_of, _pairs_close, explain,
-                            check_modified=False) \
+                            shown=1, check_modified=False) \
             if forward_ok else Failure("could not be run on your forward's cache (forward is missing or raised).")
         if mine is None:
             return None
@@ -804,11 +856,11 @@ def _plan_backward(name, rng):
             # right for what the student's own forward stored (a slip in q costs forward only)
             on_own = _judge_calls(name, cases, [outcomes[i] for i in own],
                                   lambda i, _a: _call(ref.backward, own_caches[i], cases[i][2]),
-                                  _pairs_close, explain, check_modified=False)
+                                  _pairs_close, explain, shown=1, check_modified=False)
             if on_own is None:
                 return None
         theirs = _judge_calls(name, ref_cases, [outcomes[i] for i in on_ref], expected_of, _pairs_close,
-                              explain, check_modified=False)
+                              explain, shown=1, check_modified=False)
         if theirs is None:
             return None
         failure = mine if forward_ok else theirs
@@ -872,7 +924,7 @@ def _diagnose_backward(outcomes, ref_cases):
 
 def _closed_form(reference):
     def planner(name, rng):
-        return function_plan(name, _backprop_cases(rng), reference, _arrays_close, _explain_arrays)
+        return function_plan(name, _backprop_cases(rng), reference, _arrays_close, _explain_arrays, shown=1)
     return planner
 
 

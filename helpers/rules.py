@@ -1185,14 +1185,16 @@ def _violations(name: str, cells: tuple, function: bool, deadline: float) -> lis
         return [Violation(f"the grader could not read {where}; simplify it. Until it can, no answer "
                           "of this notebook can be checked.")]
     out: list[Violation] = []
-    hidden = [(c, r.hidden) for c, r in zip(cells, nb.reads)
-              if c.student and (c.answer == name or c.answer is None) and r.hidden]
+    # Hidden code can rebind any name of the notebook (exec in max_pool2d's cell can replace
+    # conv2d), so what the rules read of every answer is unknown wherever it is.
+    hidden = [(c, r.hidden) for c, r in zip(cells, nb.reads) if c.student and r.hidden]
     if hidden:
         uses = "; ".join(f"{_where(c)} uses {', '.join(sorted(set(h)))}" for c, h in hidden)
         out.append(Violation(
             f"answers must be plain code, but {uses}. Code that hides what it runs (exec, eval, "
             "__import__, globals(), dunder attributes, get_ipython, shell commands, magics that run "
-            "or load code such as %run) is not allowed.", "dynamic-code"))
+            "or load code such as %run) is not allowed: it could replace any answer, so no answer of "
+            "this notebook gets its points until it is gone.", "dynamic-code"))
     analysis = _Analysis(nb, deadline)
     binding = nb.table.get(name)
     if not function:

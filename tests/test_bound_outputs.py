@@ -66,3 +66,30 @@ def test_stderr_past_the_limit_leaves_a_line_of_stderr():
              _cell(new_output("stream", name="stderr", text="warning " * 10_000))]
     nb = _bound(cells, max_notebook_bytes=5000)
     assert [o.name for o in nb.cells[1].outputs if o.output_type == "stream"][0] == "stderr"
+
+
+def _attached(size: int):
+    from nbformat.v4 import new_markdown_cell
+
+    cell = new_markdown_cell("My graph: ![g](attachment:g.png)")
+    cell.attachments = {"g.png": {"image/png": "A" * size}}
+    return cell
+
+
+def test_a_pasted_image_within_the_limit_is_kept():
+    nb = _bound([_attached(1000)], max_attachment_bytes=10_000)
+    assert nb.cells[0].attachments["g.png"]["image/png"] == "A" * 1000
+
+
+def test_attachments_past_the_notebook_limit_are_left_out_with_a_note():
+    nb = _bound([_attached(6000), _attached(6000)], max_attachment_bytes=10_000)
+    assert "attachments" in nb.cells[0] and "attachments" not in nb.cells[1]
+    assert "left out of the graded copy" in nb.cells[1].source
+    assert "your submitted notebook has them all" in nb.cells[1].source
+
+
+def test_a_huge_written_answer_is_cut_with_a_note():
+    from nbformat.v4 import new_markdown_cell
+
+    nb = _bound([new_markdown_cell("word " * 100_000)], max_text_chars=1000)
+    assert len(nb.cells[0].source) < 1500 and "characters of this cell" in nb.cells[0].source

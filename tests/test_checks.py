@@ -66,6 +66,46 @@ def test_hand_answer_failure_does_not_reveal_the_answer():
     assert "34944" not in _fails_value("q1e", 34848)
 
 
+# A conv2d right on the handout's I and F (stride 1 and 2) and wrong on every other input.
+_CONV2D_RIGHT_ON_THE_HANDOUT_ONLY = SOLUTIONS["conv2d"][1].replace(
+    "def conv2d(", "def _conv2d(", 1) + """
+def conv2d(x, w, stride=1, padding=0):
+    out = _conv2d(x, w, stride, padding)
+    return out if np.shape(x) == (4, 4) else out + 1.0
+"""
+
+
+def test_a_failing_hidden_case_shows_neither_its_inputs_nor_the_expected_result():
+    message = _fails("conv2d", {"conv2d": _CONV2D_RIGHT_ON_THE_HANDOUT_ONLY})
+    assert "hidden test case" in message and checks.HIDDEN_NOTE in message
+    assert "array of shape" not in message, "the hidden input's description is shown"
+    said = message.replace(checks.HIDDEN_NOTE, "").replace("the expected", "")
+    assert "expected" not in said and "e.g. at index" not in said, "the expected result is shown"
+
+
+def test_a_hidden_size_case_does_not_show_its_numbers():
+    source = SOLUTIONS["conv_output_size"][1].replace("def conv_output_size(", "def _size(", 1) + (
+        "\ndef conv_output_size(n, F, S, P):\n    return 0 if n == 1 else _size(n, F, S, P)\n")
+    message = _fails("conv_output_size", {"conv_output_size": source})
+    assert "(1, 1, 1, 0)" not in message and "expected 1" not in message
+    assert "returned 0, which is not the expected result" in message
+
+
+def test_a_hidden_invalid_configuration_does_not_show_the_references_reason():
+    # right on the handout's cases; a filter larger than the padded input gives a size
+    source = SOLUTIONS["conv_output_size"][1].replace("def conv_output_size(", "def _size(", 1) + (
+        "\ndef conv_output_size(n, F, S, P):\n    return 1 if F > n + 2 * P else _size(n, F, S, P)\n")
+    message = _fails("conv_output_size", {"conv_output_size": source})
+    assert "the configuration is invalid" in message and "does not fit" not in message
+
+
+def test_a_failing_handout_case_shows_the_call_and_the_expected_result():
+    wrong = _CONV2D_RIGHT_ON_THE_HANDOUT_ONLY.replace("np.shape(x) == (4, 4)", "np.shape(x) != (4, 4)")
+    message = _fails("conv2d", {"conv2d": wrong})
+    assert "conv2d(array of shape (4, 4)" in message and "expected" in message
+    assert checks.HIDDEN_NOTE not in message
+
+
 def test_object_that_equals_everything_gains_nothing():
     always = "class AlwaysEqual:\n    def __eq__(self, other):\n        return True\n"
     for name in ("q1c", "q1e", "q2a", "q4_f", "q1b"):
@@ -246,6 +286,21 @@ def test_code_hidden_in_an_added_cell_is_found():
     cells = [Cell(src, True, gid) for gid, src in sources.items()]
     cells.append(Cell("exec('x = 1')\n", True, None))
     failure = grade("compute_distances_no_loops", namespace_of(*sources.items()), cells)
+    assert failure is not None and failure.slug == "dynamic-code"
+
+
+def test_code_hidden_in_another_answers_cell_costs_every_answer_it_could_replace():
+    # a clean conv2d, replaced at run time by exec in max_pool2d's answer cell
+    pool = SOLUTIONS["max_pool2d"][1] + (
+        "\nexec('def conv2d(x, w, stride=1, padding=0):\\n    return x')\n")
+    failure = _grade_notebook("conv2d", {"max_pool2d": pool})
+    assert failure is not None and failure.slug == "dynamic-code"
+    assert "cell" in failure.message and "exec" in failure.message
+
+
+def test_a_future_import_in_another_answers_cell_costs_every_answer():
+    pool = "from __future__ import barry_as_FLUFL\n" + SOLUTIONS["max_pool2d"][1]
+    failure = _grade_notebook("conv2d", {"max_pool2d": pool})
     assert failure is not None and failure.slug == "dynamic-code"
 
 
