@@ -24,6 +24,7 @@ import hmac
 import os
 import secrets
 import sys
+import traceback
 
 import numpy as np
 from nbformat import NotebookNode
@@ -176,13 +177,20 @@ class CheckAnswers(NbGraderPreprocessor):
             already_failed = any(o.output_type == "error" for o in cell.outputs)
             reply = info["replies"].get(name, "the notebook stopped before this test ran.")
             others = {n: (info["plans"][n], info["replies"].get(n)) for n in info["plans"]}
-            failure = checks.judge(plan, reply, cells, others)
+            try:
+                failure = checks.judge(plan, reply, cells, others)
+                message = failure.render(name) if failure else ""
+            except Exception:  # noqa: BLE001 -- a grader bug costs this answer, never the notebook
+                self.log.error("checking %s raised:\n%s", name, traceback.format_exc(limit=8))
+                failure, message = True, (f"{name}: could not be checked: the grader itself failed on "
+                                          "this answer. This is not your mistake; the course staff "
+                                          "see it in the grading log.")
             verdicts[name] = {"passed": failure is None,
-                              "slug": failure.slug if failure else None,
-                              "message": failure.render(name) if failure else "",
+                              "slug": getattr(failure, "slug", None),
+                              "message": message,
                               "visible_tests_failed": already_failed}
             if failure is not None:
-                cell.outputs.append(verdict_output(failure.render(name)))
+                cell.outputs.append(verdict_output(message))
             elif not already_failed:
                 stderr_is_not_a_failure(cell)
         nb.metadata["autograder"] = {"verdicts": verdicts}

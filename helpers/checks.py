@@ -24,6 +24,7 @@ against the student's hand answers.
 """
 from __future__ import annotations
 
+import builtins
 import copy
 import dataclasses
 import math
@@ -358,15 +359,22 @@ def _judge_calls(name, cases, outcomes, expected_of, compare, describe, *, shown
 
 def _judge_case(name, args, out, trusted, compare, describe, shown, *, extract, adapt,
                 modified_slug, check_modified) -> Failure | None:
-    """The failure on one case (see :func:`_judge_calls`), or None when it passes."""
+    """The failure on one case (see :func:`_judge_calls`), or None when it passes.
+
+    On a hidden case nothing the student's function sent back is quoted either (an exception's
+    message, a returned value, a converter's message about it): the function saw the hidden
+    inputs, so what it returns could carry them into the feedback.
+    """
     call = _case_label(name, args, shown)
     expected, expected_error = trusted
     error, value = out.error, out.value
+    said = _short if shown else _kind_of
     if error is None and extract is not None:
         try:
             value = extract(value)
         except TypeError as exc:
-            return Failure(f"{call}: {exc}")
+            return Failure(f"{call}: {exc}" if shown else f"{call} returned {said(value)}, not the "
+                           "kind of result asked for.")
         out = dataclasses.replace(out, value=value)
     if expected_error is not None:  # an invalid configuration
         why = f"because {expected_error}" if shown else "because the configuration is invalid"
@@ -377,24 +385,55 @@ def _judge_case(name, args, out, trusted, compare, describe, shown, *, extract, 
             return None
         slug = _diagnose(name, args, out, compare, adapt)
         if error is not None:
-            return Failure(f"{call} should raise ValueError ({why}), but raised "
-                           f"{error.type}: {error.message}", slug)
+            return Failure(f"{call} should raise ValueError ({why}), but raised {_raised(error, shown)}", slug)
         return Failure(f"{call} should raise ValueError {why}, "
-                       f"but returned {_short(value)}.", slug or _invalid_slug(name))
+                       f"but returned {said(value)}.", slug or _invalid_slug(name))
     if error is not None:
-        return Failure(f"{call} raised {error.type}: {error.message}",
-                       _diagnose(name, args, out, compare, adapt))
+        return Failure(f"{call} raised {_raised(error, shown)}", _diagnose(name, args, out, compare, adapt))
     if check_modified and _modified(args, out.args):
         return Failure(f"{call} changed its input arrays; leave the inputs unchanged "
                        "(work on a copy, e.g. x = np.array(x, dtype=float)).", modified_slug)
     try:
         ok = compare(value, expected)
     except TypeError as exc:
-        return Failure(f"{call}: {exc}")
+        return Failure(f"{call}: {exc}" if shown else f"{call} returned {said(value)}, not the "
+                       "kind of result asked for.")
     if not ok:
-        return Failure(f"{call}: {describe(value, expected, hidden=not shown)}",
-                       _diagnose(name, args, out, compare, adapt))
+        try:
+            what = describe(value, expected, hidden=not shown)
+        except (TypeError, ValueError):  # a result too malformed to describe (dx = None, say)
+            what = "the result is not right."
+        return Failure(f"{call}: {what}", _diagnose(name, args, out, compare, adapt))
     return None
+
+
+#: exception classes whose names a hidden case's failure may show (a student's own class name
+#: could spell out the hidden inputs)
+_BUILTIN_ERRORS = frozenset(n for n in dir(builtins) if isinstance(getattr(builtins, n), type)
+                            and issubclass(getattr(builtins, n), BaseException))
+
+
+def _raised(error: Raised, shown: bool) -> str:
+    """An exception as a failure names it: in full on a handout case; on a hidden case its
+    built-in class only, never its message."""
+    if shown:
+        return f"{error.type}: {error.message}"
+    kind = next((c for c in (error.type,) + tuple(error.classes) if c in _BUILTIN_ERRORS), "an exception")
+    return f"{kind} (a hidden case's error message is not shown)."
+
+
+def _kind_of(value) -> str:
+    """What kind of thing a value is, without its contents (nor a class name of the student's)."""
+    from autograder.wire import Opaque
+
+    if value is None:
+        return "None"
+    if isinstance(value, np.ndarray):
+        return "an array"
+    if isinstance(value, Opaque):
+        return "an object that is not plain data"
+    kind = _kind(value)
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def _reference(fn):
@@ -442,20 +481,22 @@ def _arrays_close(result, expected, atol=FUNC_ATOL, rtol=FUNC_RTOL) -> bool:
 
 
 def _explain_arrays(result, expected, hidden=False) -> str:
-    """What is wrong with an array result; ``hidden``: without the expected shape or values."""
+    """What is wrong with an array result; ``hidden``: without the expected shape or values, and
+    without the result's own shape or counts (a student's function can shape them after the
+    hidden inputs)."""
     got = _as_float_array(result, "the result")
     want = np.asarray(expected, dtype=np.float64)
     if got.shape != want.shape:
         hint = " (that is the transposed shape)" if got.shape == want.T.shape and want.ndim == 2 else ""
         if hidden:
-            return f"the result has shape {got.shape}, which is not the expected shape{hint}."
+            return f"the result does not have the expected shape{hint}."
         return f"expected shape {want.shape}, got {got.shape}{hint}."
     atol, rtol = _tolerances(result, want, FUNC_ATOL, FUNC_RTOL)
     bad = np.argwhere(~np.isclose(got, want, rtol=rtol, atol=atol))
     if not len(bad):
         return "the entries are not close enough to the expected values."
     if hidden:
-        return f"{len(bad)} of {want.size} entries are wrong."
+        return "some entries are wrong."
     where = tuple(int(i) for i in bad[0])
     return (f"{len(bad)} of {want.size} entries are wrong; e.g. at index {where} expected "
             f"{want[where]:.6g}, got {got[where]:.6g}.")
@@ -480,7 +521,7 @@ def _pairs_close(result, expected) -> bool:
 def _explain_plain(result, expected, hidden=False) -> str:
     """What is wrong with a number or shape; ``hidden``: without the expected one."""
     if hidden:
-        return f"returned {_short(result)}, which is not the expected result."
+        return f"returned {_kind_of(result)}, not the expected result."
     return f"expected {expected}, got {_short(result)}."
 
 
@@ -804,7 +845,7 @@ def _f_only(forward_fn):
 
 def _explain_f(result, expected, hidden=False) -> str:
     if hidden:
-        return f"returned f = {_short(result)}, which is not the expected value."
+        return "returned a wrong f."
     return f"expected f = {expected:.6g}, got {_short(result)}."
 
 

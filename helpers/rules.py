@@ -61,13 +61,20 @@ DYNAMIC_CALLS = {"exec", "eval", "compile", "__import__", "globals", "vars", "lo
                  "breakpoint", "get_ipython", "setattr", "delattr"}
 #: modules that reach into the interpreter
 DYNAMIC_MODULES = {"importlib", "builtins", "inspect", "ctypes", "gc", "types", "code",
-                   "codeop", "runpy", "IPython", "ipykernel", "pickle", "marshal", "atexit"}
+                   "codeop", "runpy", "IPython", "ipykernel", "pickle", "marshal", "atexit",
+                   "__main__"}
+#: attributes of frames, tracebacks and code: also refused as strings (getattr(f, "f_globals"))
+FRAME_ATTRIBUTES = {"f_back", "f_globals", "f_locals", "f_builtins", "f_code", "gi_frame", "cr_frame",
+                    "ag_frame", "tb_frame", "tb_next", "_getframe", "co_code"}
 #: attributes that lead to frames, modules, compilers or every live object
-BANNED_ATTRIBUTES = {"f_back", "f_globals", "f_locals", "f_builtins", "f_code", "gi_frame",
-                     "cr_frame", "ag_frame", "tb_frame", "tb_next", "_getframe", "co_code",
-                     "modules", "f2py", "ctypeslib", "distutils", "get_ipython", "get_objects",
-                     "get_referrers", "get_referents", "garbage", "set_debug"} | DYNAMIC_MODULES
+BANNED_ATTRIBUTES = FRAME_ATTRIBUTES | DYNAMIC_MODULES | {
+    "modules", "f2py", "ctypeslib", "distutils", "get_ipython", "get_objects", "get_referrers",
+    "get_referents", "garbage", "set_debug"}
 ALLOWED_DUNDERS = {"__init__", "__name__", "__doc__"}
+#: ``from __future__ import ...`` that changes nothing in Python 3 (old code starts with them)
+HARMLESS_FUTURES = {"annotations", "print_function", "division", "absolute_import",
+                    "unicode_literals", "generators", "nested_scopes", "with_statement",
+                    "generator_stop"}
 #: what of the modules above an answer may import: ``import gc``, IPython's display
 GC_NAMES = {"collect", "enable", "disable", "isenabled", "get_count", "get_threshold", "get_stats"}
 
@@ -379,6 +386,9 @@ def _hides(node) -> list[str]:
             return [f"`{node.id}`"]
     elif isinstance(node, (ast.Global, ast.Nonlocal)):
         return ["`global`/`nonlocal` (it binds names out of sight)"]
+    elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _names_an_attribute(node.value):
+        # getattr(f, "__globals__"), attrgetter("__code__"), update_wrapper(assigned=("__code__",))
+        return [f"the string {node.value!r} (it names a dunder or banned attribute)"]
     elif isinstance(node, ast.Attribute):
         attr = node.attr
         if (attr.startswith("__") and attr.endswith("__") and attr not in ALLOWED_DUNDERS) \
@@ -389,7 +399,7 @@ def _hides(node) -> list[str]:
                 and not (a.name == "gc" or (a.name == "IPython.display" and a.asname))]
     elif isinstance(node, ast.ImportFrom):
         module = "." * node.level + (node.module or "")
-        if module == "__future__" and any(a.name != "annotations" for a in node.names):
+        if module == "__future__" and any(a.name not in HARMLESS_FUTURES for a in node.names):
             return ["`from __future__ import` (it changes how later cells are read)"]
         if node.level or module.split(".")[0] not in DYNAMIC_MODULES:
             return []
@@ -397,6 +407,14 @@ def _hides(node) -> list[str]:
         return [f"`from {module} import {a.name}`" for a in node.names
                 if a.name == "*" or (module != "IPython.display" and a.name not in (allowed or ()))]
     return []
+
+
+def _names_an_attribute(text: str) -> bool:
+    """Whether a string is a dunder name (other than the allowed ones and ``"__main__"``) or a
+    frame or code attribute: code that reads attributes by name could reach anything."""
+    if text.startswith("__") and text.endswith("__") and len(text) > 4 and text[2:-2].isidentifier():
+        return text not in ALLOWED_DUNDERS and text != "__main__"
+    return text in FRAME_ATTRIBUTES
 
 
 def _where(cell: Cell) -> str:
@@ -1076,12 +1094,18 @@ class _Analysis:
             todo += [(child, level, inner) for child in ast.iter_child_nodes(node)]
 
     def _call(self, f: _Facts, node: ast.Call, level: int, chain: tuple) -> None:
+        # a call counted as a loop already (map, reduce, key=...) is not counted again for its lambda
+        counted = self._loop_reference(node.func, chain) is not None or any(
+            k.arg == "key" and not (isinstance(k.value, ast.Constant) and k.value.value is None)
+            for k in node.keywords)
         for arg in list(node.args) + [k.value for k in node.keywords]:
             # a function of the notebook handed on as a value can be called again and again
             if isinstance(arg, ast.Name) and any(self._function(key) for key in self._resolve(arg.id, chain)):
                 f.loop(level, f"{arg.id} (passed on as a value)")
-            elif isinstance(arg, (ast.List, ast.Tuple, ast.Set, ast.Dict)) and self._holds_callable(arg, chain):
-                f.loop(level, "a function in a container passed on as a value")
+            elif not counted and not isinstance(arg, ast.Name) and self._holds_callable(arg, chain):
+                # a lambda written in the call, [f] * n, {"k": f}: numpy may call it per item
+                # (np.piecewise, np.loadtxt(converters=...))
+                f.loop(level, "a function passed on as a value (in the call itself or a container)")
         if isinstance(node.func, ast.Name) and node.func.id == "type" and len(node.args) == 3 \
                 and self._holds_callable(node.args[2], chain):
             f.loop(level, "a class made with type(...), whose methods Python or numpy may call once per item")

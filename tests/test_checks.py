@@ -88,7 +88,7 @@ def test_a_hidden_size_case_does_not_show_its_numbers():
         "\ndef conv_output_size(n, F, S, P):\n    return 0 if n == 1 else _size(n, F, S, P)\n")
     message = _fails("conv_output_size", {"conv_output_size": source})
     assert "(1, 1, 1, 0)" not in message and "expected 1" not in message
-    assert "returned 0, which is not the expected result" in message
+    assert "returned an int, not the expected result" in message
 
 
 def test_a_hidden_invalid_configuration_does_not_show_the_references_reason():
@@ -97,6 +97,40 @@ def test_a_hidden_invalid_configuration_does_not_show_the_references_reason():
         "\ndef conv_output_size(n, F, S, P):\n    return 1 if F > n + 2 * P else _size(n, F, S, P)\n")
     message = _fails("conv_output_size", {"conv_output_size": source})
     assert "the configuration is invalid" in message and "does not fit" not in message
+
+
+def test_a_hidden_case_never_quotes_what_the_students_function_sent_back():
+    # the function sees the hidden inputs: its message, value or class name could carry them out
+    leaky = _CONV2D_RIGHT_ON_THE_HANDOUT_ONLY.replace(
+        "return out if np.shape(x) == (4, 4) else out + 1.0",
+        "if np.shape(x) == (4, 4):\n        return out\n"
+        "    raise ValueError('LEAK' + repr((np.shape(x), stride, padding)))")
+    message = _fails("conv2d", {"conv2d": leaky})
+    assert "LEAK" not in message and "raised ValueError" in message
+
+
+def test_a_hidden_case_does_not_name_a_students_own_exception_class():
+    leaky = _CONV2D_RIGHT_ON_THE_HANDOUT_ONLY.replace(
+        "return out if np.shape(x) == (4, 4) else out + 1.0",
+        "if np.shape(x) == (4, 4):\n        return out\n"
+        "    raise type('Shape_' + '_'.join(map(str, np.shape(x))), (IndexError,), {})()")
+    message = _fails("conv2d", {"conv2d": leaky})
+    assert "Shape_" not in message and "IndexError" in message
+
+
+def test_a_hidden_case_does_not_quote_a_returned_value():
+    source = SOLUTIONS["conv_output_size"][1].replace("def conv_output_size(", "def _size(", 1) + (
+        "\ndef conv_output_size(n, F, S, P):\n"
+        "    return 'LEAK%d' % n if n == 1 else _size(n, F, S, P)\n")
+    message = _fails("conv_output_size", {"conv_output_size": source})
+    assert "LEAK" not in message and "returned a str" in message
+
+
+def test_a_backward_with_an_unfinished_dx_is_marked_wrong_not_a_grader_crash():
+    code = ("def backward(cache, df=1.0):\n    W, x, q = cache\n"
+            "    return 2 * df * np.outer(q, x) + 1.0, None\n")
+    message = _fails("backward", {"backward": code})
+    assert "dW or dx is wrong" in message or "not right" in message
 
 
 def test_a_failing_handout_case_shows_the_call_and_the_expected_result():

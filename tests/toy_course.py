@@ -40,7 +40,8 @@ judge = checks.judge
 def plan(name, rng):
     cases = [tuple(int(v) for v in rng.integers(-50, 50, 2)) for _ in range(25)]
     the_plan = checks.function_plan(name, cases, _REFERENCE[name], checks.ints_equal,
-                                    lambda got, want: f"returned {got!r}, expected {want}")
+                                    lambda got, want, hidden: "the result is wrong." if hidden
+                                    else f"returned {got!r}, expected {want}")
     judge_cases = the_plan.judge
 
     def judge_and_name(outcomes):
