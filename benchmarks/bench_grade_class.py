@@ -4,11 +4,15 @@
 
 Builds a synthetic section03 class (the answer key, blank submissions and students with one
 known mistake each, cycled up to ``--students``), copies it, then in the same run grades one
-copy with plain sequential ``nbgrader autograde section03`` and the other with the
-autograder (sandbox on, ``--workers`` processes, feedback off since nbgrader's autograde does
-not write feedback either). Prints students per minute for both and their ratio, and checks
-that both gave every student the same autograded scores; then where the autograder's time
-went (``autograder results --timings``).
+copy with plain sequential ``nbgrader autograde section03`` (the course's pipeline and
+sandbox), one with stock nbgrader (run where no ``nbgrader_config.py`` is found: default
+pipeline, no sandbox) and one with the autograder (sandbox on, ``--workers`` processes,
+feedback off since nbgrader's autograde does not write feedback either); and measures the
+kernel floor, an empty numpy + pyplot notebook through the same sandboxed path (median of
+5). Prints students per minute for each, ``speed-up N.NNx`` (over plain), the worker seconds
+per notebook beside the floor as ``floor ratio N.NN``, checks that plain and autograder gave
+every student the same autograded scores, then where the autograder's time went
+(``autograder results --timings``).
 
 Not a test: timings depend on the machine and its load.
 """
@@ -58,6 +62,59 @@ def autograded_scores(root: Path) -> dict:
     return out
 
 
+def nbgrader_autograde(root: Path, *, cwd: Path) -> float:
+    """Seconds for ``nbgrader autograde section03`` on the class in ``root``, run from ``cwd``:
+    the repository (the course's ``nbgrader_config.py``: its pipeline and sandbox) or an empty
+    folder (stock nbgrader: default pipeline, no sandbox, ``--Autograde`` defaults)."""
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"],
+               PYTHONPATH=str(REPO))
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "section03", "--force",
+                           f"--CourseDirectory.root={root}",
+                           f"--CourseDirectory.db_url=sqlite:///{root}/gradebook.db"],
+                          cwd=cwd, env=env, capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+    return seconds
+
+
+def kernel_floor(root: Path, repeats: int = 5) -> float:
+    """Median seconds of an empty numpy + pyplot notebook through the grading kernel's path
+    (:class:`autograder.execute.SandboxedExecute`: sandboxed kernel start, the cell, shutdown)."""
+    import statistics
+
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from autograder.course import Course
+    from autograder.execute import SandboxedExecute
+
+    config = Course(root, "section03").config
+    folder = root / "floor"
+    folder.mkdir(exist_ok=True)
+    seconds = []
+    for _ in range(repeats):
+        nb = new_notebook(cells=[new_code_cell("import numpy as np\nimport matplotlib.pyplot as plt\n")])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        start = time.perf_counter()
+        SandboxedExecute(config=config).preprocess(
+            nb, {"metadata": {"path": str(folder)}, "nbgrader": {"notebook": "floor"}})
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
+
+
+def worker_seconds_per_notebook(state: dict) -> float:
+    """A worker's seconds per notebook graded: intake, each notebook and feedback, over notebooks."""
+    seconds, notebooks = 0.0, 0
+    for record in state.get("students", {}).values():
+        seconds += sum(record.get("timings", {}).values())
+        for info in record.get("notebooks", {}).values():
+            if info.get("timings"):
+                seconds += info["timings"].get("total", 0.0)
+                notebooks += 1
+    return seconds / max(1, notebooks)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=40)
@@ -76,16 +133,18 @@ def main(argv=None) -> int:
     names = build_class(plain_root, args.students)
     shutil.copytree(plain_root, ours_root)
 
-    print("plain nbgrader autograde (sequential) ...", flush=True)
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"])
-    start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", "section03", "--force",
-                           f"--CourseDirectory.root={plain_root}",
-                           f"--CourseDirectory.db_url=sqlite:///{plain_root}/gradebook.db"],
-                          cwd=REPO, env=env, capture_output=True, text=True)
-    plain_seconds = time.monotonic() - start
-    if proc.returncode != 0:
-        print(proc.stderr[-3000:], file=sys.stderr)
+    stock_root = work / "stock"
+    shutil.rmtree(stock_root, ignore_errors=True)
+    shutil.copytree(plain_root, stock_root)
+    empty = work / "no-config"
+    empty.mkdir(exist_ok=True)
+
+    print("plain nbgrader autograde (sequential, the course's pipeline) ...", flush=True)
+    plain_seconds = nbgrader_autograde(plain_root, cwd=REPO)
+    print("stock nbgrader autograde (sequential, default pipeline, no sandbox) ...", flush=True)
+    stock_seconds = nbgrader_autograde(stock_root, cwd=empty)
+    print("kernel floor (empty numpy + pyplot notebook, sandboxed, median of 5) ...", flush=True)
+    floor = kernel_floor(ours_root)
 
     print(f"python -m autograder grade (sandbox on, {args.workers} workers) ...", flush=True)
     start = time.monotonic()
@@ -93,22 +152,32 @@ def main(argv=None) -> int:
                           Options(workers=args.workers, feedback=False, progress=True))
     ours_seconds = time.monotonic() - start
 
-    plain_rate = len(names) / plain_seconds * 60
-    ours_rate = len(summary.graded) / ours_seconds * 60
-    same = autograded_scores(plain_root) == autograded_scores(ours_root)
-    print()
-    print(f"students                      {len(names)}")
-    print(f"plain nbgrader autograde      {plain_seconds:7.1f} s   {plain_rate:6.2f} students/min")
-    print(f"autograder grade ({args.workers} workers)  {ours_seconds:7.1f} s   {ours_rate:6.2f} students/min")
-    print(f"speed-up                      {ours_rate / plain_rate:6.2f}x   (cores: {os.cpu_count()})")
-    print(f"same autograded scores        {same}")
-    print()
-    print("where the autograder's time went (seconds per notebook, mean over students):")
     from autograder.grade import load_state
     from autograder.results import format_table
     from autograder.timings import breakdown
 
-    print(format_table(*breakdown(load_state(Course(ours_root, "section03")))))
+    state = load_state(Course(ours_root, "section03"))
+    plain_rate = len(names) / plain_seconds * 60
+    stock_rate = len(names) / stock_seconds * 60
+    ours_rate = len(summary.graded) / ours_seconds * 60
+    per_notebook = worker_seconds_per_notebook(state)
+    same = autograded_scores(plain_root) == autograded_scores(ours_root)
+    print()
+    print(f"students                      {len(names)}")
+    print(f"plain nbgrader autograde      {plain_seconds:7.1f} s   {plain_rate:6.2f} students/min"
+          "   (the course's pipeline, sandboxed, sequential)")
+    print(f"stock nbgrader autograde      {stock_seconds:7.1f} s   {stock_rate:6.2f} students/min"
+          "   (default pipeline, no sandbox, sequential)")
+    print(f"autograder grade ({args.workers} workers)  {ours_seconds:7.1f} s   {ours_rate:6.2f} students/min")
+    print(f"speed-up {ours_rate / plain_rate:.2f}x   (over plain; cores: {os.cpu_count()})")
+    print(f"speed-up over stock {ours_rate / stock_rate:.2f}x")
+    print(f"kernel floor                  {floor:7.2f} s   (empty numpy + pyplot notebook, sandboxed)")
+    print(f"worker seconds per notebook   {per_notebook:7.2f} s")
+    print(f"floor ratio {per_notebook / floor:.2f}")
+    print(f"same autograded scores        {same}")
+    print()
+    print("where the autograder's time went (seconds per notebook, mean over students):")
+    print(format_table(*breakdown(state)))
     return 0 if same and not summary.failed else 1
 
 
