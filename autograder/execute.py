@@ -37,7 +37,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 from nbgrader import utils as nbutils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from . import asking, wire
 from .timings import RESOURCES_KEY as TIMINGS
@@ -63,6 +63,20 @@ def _lap(timings: dict, name: str, since: float) -> float:
     return now
 
 
+def _shut_down(km, scratch: str, log_path: str) -> None:
+    """Stop a kernel that ran nothing and remove its folders."""
+    try:
+        run_sync(km.shutdown_kernel)(now=True)
+    except Exception:  # noqa: BLE001 -- already gone
+        pass
+    try:
+        run_sync(km.cleanup_resources)()
+    except Exception:  # noqa: BLE001
+        pass
+    remove_tree(scratch)
+    remove_tree(log_path)
+
+
 def error_output(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue,
                         traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"])
@@ -83,6 +97,12 @@ class SandboxedExecute(Execute):
     display_only_note = Unicode(
         "[display only: not run when grading; run the cell in your notebook to see it]\n",
         help="what a display-only cell shows in the graded notebook and feedback").tag(config=True)
+
+    prestart_next = Bool(False, help="while this notebook is graded, start the kernel for the next "
+                                     "notebook of the same submission (the class grader sets it)").tag(config=True)
+
+    #: the kernel started for the next notebook: (key, manager, scratch folder, log path)
+    _spare = None
 
     # ---------------------------------------------------------------------------------
     def create_kernel_manager(self):
@@ -139,8 +159,14 @@ class SandboxedExecute(Execute):
 
         metadata = self.resources.setdefault("metadata", {})
         original_path = metadata.get("path") or os.getcwd()
-        self._scratch = self._make_scratch(original_path, notebook_id)
-        self._log_path = self._scratch + ".kernel.log"
+        spare = self._take_spare(original_path)
+        run["prestarted"] = spare is not None
+        if spare is not None:
+            self.km, self._scratch, self._log_path = spare
+            self._source_dir = original_path
+        else:
+            self._scratch = self._make_scratch(original_path, notebook_id)
+            self._log_path = self._scratch + ".kernel.log"
         metadata["path"] = self._scratch
         stopped_at = None
         timings = agstate.setdefault(TIMINGS, {})
@@ -164,6 +190,12 @@ class SandboxedExecute(Execute):
                 if stopped_at is not None and run["kernel"] != "ok":
                     self._replay_and_ask(agstate, run, stopped_at[0] - 1)
                     clock = _lap(timings, "replay", clock)
+                if self.prestart_next:
+                    # after this notebook's last kernel is gone: never two kernels of the
+                    # sandbox's uid running student code at once; it boots while this
+                    # notebook is checked, sanitised and saved
+                    self._start_spare(original_path)
+                    clock = _lap(timings, "prestart", clock)
             except Exception as exc:  # kernel failed to start, or nbclient gave up
                 if stopped_at is None:
                     reason = f"the kernel could not be run: {type(exc).__name__}: {exc}"
@@ -177,10 +209,52 @@ class SandboxedExecute(Execute):
                 run["events"].append(f"clean-up: {problem}")
         agstate["stopped"] = stopped_at
         self.nb.metadata["autograder_run"] = {k: run[k] for k in ("kernel", "timeouts", "truncated", "events",
-                                                                    "kernel_log_tail")}
+                                                                    "kernel_log_tail", "prestarted")}
         return self.nb, self.resources
 
     # ---------------------------------------------------------------------------------
+    # The next notebook's kernel, started while this one is graded. Each kernel still runs
+    # one notebook only: the spare is a fresh sandbox with the submission's files, unused
+    # until the next notebook of the same submission (same folder, same settings) takes it.
+
+    def _spare_key(self, source_dir: str) -> str:
+        return repr((os.path.abspath(source_dir), self.kernel_name,
+                     sorted(self.config.get("SandboxKernelManager", {}).items())))
+
+    def _start_spare(self, source_dir: str) -> None:
+        """Launch the kernel for the next notebook (not waiting for it to be ready)."""
+        type(self).discard_spare()
+        scratch = self._make_scratch(source_dir, "next")
+        km = SandboxKernelManager(kernel_name=self.kernel_name or "python3", config=self.config,
+                                  log_path=scratch + ".kernel.log", source_dir=source_dir)
+        try:
+            run_sync(km.start_kernel)(cwd=scratch, extra_arguments=list(self.extra_arguments))
+        except Exception as exc:  # noqa: BLE001 -- the next notebook starts its own kernel
+            self.log.warning("could not start the next notebook's kernel: %s", exc)
+            remove_tree(scratch)
+            return
+        type(self)._spare = (self._spare_key(source_dir), km, scratch, scratch + ".kernel.log")
+
+    def _take_spare(self, source_dir: str):
+        """``(manager, scratch, log path)`` of the spare kernel if it was started for this
+        submission with these settings and is alive; otherwise None (and it is discarded)."""
+        spare = type(self)._spare
+        if spare is None:
+            return None
+        key, km, scratch, log_path = spare
+        type(self)._spare = None
+        if key == self._spare_key(source_dir) and run_sync(km.is_alive)():
+            return km, scratch, log_path
+        _shut_down(km, scratch, log_path)
+        return None
+
+    @classmethod
+    def discard_spare(cls) -> None:
+        """Stop the spare kernel, if any (the class grader calls it after each submission)."""
+        spare, cls._spare = cls._spare, None
+        if spare is not None:
+            _shut_down(*spare[1:])
+
     def _make_scratch(self, source_dir: str, notebook_id: str) -> str:
         """An empty folder for this notebook's run; the kernel manager fills it."""
         root = self.scratch_root or os.path.join(os.path.dirname(os.path.abspath(source_dir)), ".scratch")

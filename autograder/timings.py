@@ -86,7 +86,7 @@ def notebook_parts(timings: dict) -> dict[str, float]:
     gradebook's set-up, the executor's scratch folder.
     """
     steps = timings.get("steps", {})
-    parts = {"kernel start": timings.get("kernel_start", 0.0) + timings.get("kernel_stop", 0.0),
+    parts = {"kernel start": sum(timings.get(k, 0.0) for k in ("kernel_start", "kernel_stop", "prestart")),
              "cells": sum(timings.get("cells", {}).values()),
              "asking": timings.get("asking", 0.0) + timings.get("replay", 0.0)}
     for label, names in STEP_GROUPS.items():

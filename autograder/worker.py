@@ -31,6 +31,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
 from .course import Course
+from .execute import SandboxedExecute
 from .grade import zero_notebook
 from .fstree import remove_tree
 from .intake import stage_submission
@@ -134,6 +135,7 @@ def grade_student(task: dict) -> dict:
             if path.exists():
                 path.unlink()
         base = course.config
+        staged = [n for n in sorted(task["expected"]) if n in intake.staged]
         for notebook in sorted(task["expected"]):
             info = {"status": "graded"}
             if notebook not in intake.staged:
@@ -143,6 +145,8 @@ def grade_student(task: dict) -> dict:
                 continue
             cfg = _autograde_config(base, task, slot)
             cfg.CourseDirectory.notebook_id = notebook
+            # the next notebook's kernel starts while this one is graded
+            cfg.SandboxedExecute.prestart_next = notebook != staged[-1]
             graded_path = autograded / f"{notebook}.ipynb"
             if graded_path.exists():
                 graded_path.unlink()
@@ -187,6 +191,7 @@ def grade_student(task: dict) -> dict:
         result["status"] = "error"
         result["issues"].append("grading failed: " + traceback.format_exc(limit=5))
     finally:
+        SandboxedExecute.discard_spare()  # a spare no notebook took (this one was refused)
         root_logger.removeHandler(handler)
         result["log"] = stream.getvalue()[-20000:]
         for problem in remove_tree(str(Path(task["staging_root"]) / student)):

@@ -121,7 +121,7 @@ def test_written_answers_wait_for_manual_grading(graded):
 def test_feedback_shows_the_diagnosis_without_the_hidden_check(graded):
     toy, _, _ = graded
     html = (toy.root / "feedback" / "subtracts" / ASSIGNMENT / "01_add.html").read_text()
-    assert "returned" in html and "[mistake: subtracted]" in html
+    assert "hidden test case" in html and "[mistake: subtracted]" in html
     assert "SECRET-TOYCHECK-MARKER" not in html
     assert "_REFERENCE" not in html and "def check" not in html
 
@@ -227,6 +227,12 @@ def test_each_notebook_records_where_its_grading_time_went(graded):
     assert set(timings["cells"]) == {"1", "2"}  # the two code cells of 01_add, by index
     assert {"RepairGradingMetadata", "SandboxedExecute", "CheckAnswers", "SaveAutoGrades"} <= set(timings["steps"])
     assert timings["total"] >= sum(timings["steps"].values())
+
+
+def test_the_next_notebooks_kernel_is_started_while_one_is_graded_and_used_once(graded):
+    toy = graded[0]
+    runs = [toy.autograded("key", name).metadata["autograder_run"] for name in ("01_add", "02_mul")]
+    assert [run["prestarted"] for run in runs] == [False, True]  # a student's first notebook starts its own
 
 
 def test_cli_results_timings_prints_the_breakdown(graded):
