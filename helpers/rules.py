@@ -70,7 +70,7 @@ FRAME_ATTRIBUTES = {"f_back", "f_globals", "f_locals", "f_builtins", "f_code", "
 BANNED_ATTRIBUTES = FRAME_ATTRIBUTES | DYNAMIC_MODULES | {
     "modules", "f2py", "ctypeslib", "distutils", "get_ipython", "get_objects", "get_referrers",
     "get_referents", "garbage", "set_debug"}
-ALLOWED_DUNDERS = {"__init__", "__name__", "__doc__"}
+ALLOWED_DUNDERS = {"__init__", "__name__", "__doc__", "__version__"}
 #: ``from __future__ import ...`` that changes nothing in Python 3 (old code starts with them)
 HARMLESS_FUTURES = {"annotations", "print_function", "division", "absolute_import",
                     "unicode_literals", "generators", "nested_scopes", "with_statement",

@@ -521,3 +521,7 @@ def test_a_lambda_handed_to_numpy_counts_as_a_loop(body):
 def test_a_lambda_in_the_call_alone_counts_as_a_loop():
     body = "    return np.piecewise(X_test, [X_test > 0], [lambda v: v * 0])\n"
     assert rules.violations(NO_LOOPS, cells_of(NB3, no_loops(body)), function=True) != []
+
+
+def test_printing_numpys_version_is_plain_code():
+    assert verdicts(NB3, added=["print(np.__version__)\n"])[NO_LOOPS] == []
