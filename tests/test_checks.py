@@ -99,23 +99,17 @@ def test_a_hidden_invalid_configuration_does_not_show_the_references_reason():
     assert "the configuration is invalid" in message and "does not fit" not in message
 
 
-def test_a_hidden_case_never_quotes_what_the_students_function_sent_back():
-    # the function sees the hidden inputs: its message, value or class name could carry them out
+@pytest.mark.parametrize("raising, leaked, named", [
+    ("raise ValueError('LEAK' + repr((np.shape(x), stride, padding)))", "LEAK", "ValueError"),
+    ("raise type('Shape_' + '_'.join(map(str, np.shape(x))), (IndexError,), {})()", "Shape_", "IndexError"),
+], ids=["its-message", "its-own-class-name"])
+def test_a_hidden_case_never_quotes_the_exception_the_students_function_raised(raising, leaked, named):
+    # the function sees the hidden inputs: its message or class name could carry them out
     leaky = _CONV2D_RIGHT_ON_THE_HANDOUT_ONLY.replace(
         "return out if np.shape(x) == (4, 4) else out + 1.0",
-        "if np.shape(x) == (4, 4):\n        return out\n"
-        "    raise ValueError('LEAK' + repr((np.shape(x), stride, padding)))")
+        f"if np.shape(x) == (4, 4):\n        return out\n    {raising}")
     message = _fails("conv2d", {"conv2d": leaky})
-    assert "LEAK" not in message and "raised ValueError" in message
-
-
-def test_a_hidden_case_does_not_name_a_students_own_exception_class():
-    leaky = _CONV2D_RIGHT_ON_THE_HANDOUT_ONLY.replace(
-        "return out if np.shape(x) == (4, 4) else out + 1.0",
-        "if np.shape(x) == (4, 4):\n        return out\n"
-        "    raise type('Shape_' + '_'.join(map(str, np.shape(x))), (IndexError,), {})()")
-    message = _fails("conv2d", {"conv2d": leaky})
-    assert "Shape_" not in message and "IndexError" in message
+    assert leaked not in message and f"raised {named}" in message
 
 
 def test_a_hidden_case_does_not_quote_a_returned_value():
