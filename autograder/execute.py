@@ -231,7 +231,7 @@ class SandboxedExecute(Execute):
             run_sync(km.start_kernel)(cwd=scratch, extra_arguments=list(self.extra_arguments))
         except Exception as exc:  # noqa: BLE001 -- the next notebook starts its own kernel
             self.log.warning("could not start the next notebook's kernel: %s", exc)
-            remove_tree(scratch)
+            _shut_down(km, scratch, scratch + ".kernel.log")  # its socket folder and log too
             return
         type(self)._spare = (self._spare_key(source_dir), km, scratch, scratch + ".kernel.log")
 
