@@ -72,6 +72,7 @@ c.SandboxKernelManager.tmp_mb = 256          # /tmp and the working folder: a ca
 c.SandboxKernelManager.mpl_cache = os.path.join(c.CourseDirectory.root, ".autograder", "mplcache")
 c.SandboxedExecute.notebook_budget = 900     # wall-clock seconds per notebook
 c.SandboxedExecute.ask_timeout = 60          # seconds to answer one hidden test
+c.SandboxedExecute.repeat_timeout = 10       # after one timeout in a notebook, each later cell or test
 
 # Every cell gets at most this many seconds; an infinite loop costs that cell, not the run.
 c.Execute.timeout = 60

@@ -91,6 +91,10 @@ class SandboxedExecute(Execute):
     unresponsive_grace = Integer(10, help="seconds a kernel may stay busy after a timeout").tag(config=True)
     max_output_bytes = Integer(2_000_000, help="output kept per cell").tag(config=True)
     ask_timeout = Integer(60, help="seconds the kernel has to answer one hidden test").tag(config=True)
+    repeat_timeout = Integer(
+        10, help="once a cell or hidden test of a notebook has run out of time, each later one "
+                 "gets at most this many seconds: code that hung once (an infinite loop) is "
+                 "almost always called again, and a hang should cost its time once").tag(config=True)
     display_only_tag = Unicode(
         "grading-skip", help="locked cells with this tag (pictures, animations, timings: "
                              "nothing a test reads) are not run when grading").tag(config=True)
@@ -112,9 +116,17 @@ class SandboxedExecute(Execute):
         return self.km
 
     def _get_timeout(self, cell):
-        timeout = super()._get_timeout(cell)
+        timeout = self._limit(cell)
         remaining = max(1, int(self._deadline - time.monotonic()))
         return remaining if timeout is None else min(timeout, remaining)
+
+    def _limit(self, cell=None) -> int | None:
+        """Seconds the next cell or hidden test may run: ``timeout`` (``ask_timeout`` while
+        asking), at most ``repeat_timeout`` once anything in this notebook has timed out."""
+        timeout = super()._get_timeout(cell)
+        if self._hung and timeout is not None:
+            timeout = min(timeout, self.repeat_timeout)
+        return timeout
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self._timed_out = True
@@ -152,6 +164,7 @@ class SandboxedExecute(Execute):
         agstate["run"] = run
         self._deadline = time.monotonic() + self.notebook_budget
         self._timed_out = False
+        self._hung = False  # something of this notebook has timed out: see repeat_timeout
         self._cell_bytes = 0
         self._truncated = False
         self._output_cap = self.max_output_bytes
@@ -277,6 +290,7 @@ class SandboxedExecute(Execute):
         self._timed_out = False
         self._cell_bytes = 0
         self._truncated = False
+        limit = self._limit(cell)
         try:
             self.execute_cell(cell, index, store_history=True)
         except DeadKernelError:
@@ -294,11 +308,12 @@ class SandboxedExecute(Execute):
                     text=f"\n[output truncated by the autograder after {self.max_output_bytes} bytes]\n"))
                 run["truncated"].append(index)
         if self._timed_out:
+            self._hung = True
             run["timeouts"].append(index)
             if not any(o.output_type == "error" for o in cell.outputs):
                 cell.outputs.append(error_output(
-                    "CellTimeoutError", f"this cell did not finish within {self.timeout} s"))
-            run["events"].append(f"cell {index} timed out")
+                    "CellTimeoutError", f"this cell did not finish within {limit} s"))
+            run["events"].append(f"cell {index} timed out after {limit} s")
             if not self._responsive():
                 reason = (f"the kernel stayed busy after cell {index} timed out "
                           "(it ignored the interrupt)")
@@ -377,6 +392,7 @@ class SandboxedExecute(Execute):
                              source=asking.request_code(plan.request, nonce))
         self.nb.cells.append(probe)
         saved_timeout, self.timeout = self.timeout, self.ask_timeout
+        limit = self._limit()
         self._output_cap = wire.MAX_REPLY_BYTES + 4096
         self._asking = True
         try:
@@ -387,7 +403,7 @@ class SandboxedExecute(Execute):
             self._asking = False
             self.nb.cells.pop()
         if self._timed_out:
-            agstate["replies"][name] = (f"your code took longer than {self.ask_timeout} s on the "
+            agstate["replies"][name] = (f"your code took longer than {limit} s on the "
                                         "hidden tests (an infinite loop, or very slow code).")
         else:
             agstate["replies"][name] = asking.read_reply(probe.outputs, nonce)
