@@ -24,6 +24,7 @@ import hmac
 import os
 import secrets
 import sys
+import tempfile
 import traceback
 
 import numpy as np
@@ -50,20 +51,33 @@ def state(resources: dict) -> dict:
 
 
 def read_secret(path: str) -> bytes:
-    """The course secret that seeds hidden-test inputs; created (0600) on first use."""
+    """The course secret that seeds hidden-test inputs; created (0600) on first use.
+
+    Made whole before it has its name (written to a private temporary file, then linked into
+    place), so parallel workers grading a new course agree on one secret and none reads it
+    half-written.
+    """
     path = os.path.abspath(path)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        with open(path, "rb") as fh:
-            secret = fh.read().strip()
-        if len(secret) < 16:
-            raise ValueError(f"the course secret {path} is too short; delete it to make a new one")
-        return secret
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(secrets.token_hex(32).encode())
-    return read_secret(path)
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    if not os.path.exists(path):
+        fd, draft = tempfile.mkstemp(prefix=".secret-", dir=folder)  # 0600
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(secrets.token_hex(32).encode())
+                fh.flush()
+                os.fsync(fh.fileno())
+            try:
+                os.link(draft, path)  # fails if another worker's secret got there first
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(draft)
+    with open(path, "rb") as fh:
+        secret = fh.read().strip()
+    if len(secret) < 16:
+        raise ValueError(f"the course secret {path} is too short; delete it to make a new one")
+    return secret
 
 
 def seed_for(secret: bytes, student: str, notebook: str, name: str) -> int:
