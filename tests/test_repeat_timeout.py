@@ -4,7 +4,7 @@ cell (and hidden test) gets at most ``SandboxedExecute.repeat_timeout`` seconds.
 A student's ``conv_output_size`` that loops forever is called by three visible test cells and
 by the hidden tests of every answer built on it; at the full limit each of those calls costs a
 minute of a grading worker, and the students queued behind wait for it. The notebooks state
-the rule where students write (checked in test_generated.py's rules paragraph tests).
+the rule where students write (the last test here checks the numbers they state).
 
 Judged from the limit each timed-out cell had, as the run records it, not from a clock.
 """
