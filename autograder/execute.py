@@ -563,14 +563,21 @@ def _text(value) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
+#: what one output costs in the notebook file beyond its content (its keys and nbformat's
+#: indentation: 100-165 bytes) and in the feedback page (its HTML frame), rounded up; without
+#: it 240,000 one-character displays counted as a few hundred kilobytes and filled 12 MB
+OUTPUT_FRAME_BYTES = 200
+
+
 def output_size(output, memo: dict | None = None) -> int:
     """About how many bytes ``output`` takes in the notebook file, without encoding it all.
 
-    Text counts by length (constant time, however large). Other JSON values are encoded
-    once each (``memo``, by identity: a display update shares one value among many outputs).
+    Text counts by length (constant time, however large), plus :data:`OUTPUT_FRAME_BYTES`.
+    Other JSON values are encoded once each (``memo``, by identity: a display update shares
+    one value among many outputs).
     """
     memo = {} if memo is None else memo
-    size = 0
+    size = OUTPUT_FRAME_BYTES
     for key, value in output.items():
         if key in ("data", "metadata") and isinstance(value, dict):
             size += sum(_size(item, memo) for item in value.values())

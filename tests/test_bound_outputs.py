@@ -93,3 +93,11 @@ def test_a_huge_written_answer_is_cut_with_a_note():
 
     nb = _bound([new_markdown_cell("word " * 100_000)], max_text_chars=1000)
     assert len(nb.cells[0].source) < 1500 and "characters of this cell" in nb.cells[0].source
+
+
+def test_many_tiny_outputs_count_what_they_take_in_the_file():
+    """24,000 one-character displays: each costs its JSON frame, not just its character."""
+    cells = [_cell(*[new_output("display_data", data={"text/plain": str(i % 10)})
+                     for i in range(3_000)]) for _ in range(8)]
+    nb = _bound(cells, max_cell_bytes=20_000, max_notebook_bytes=80_000)
+    assert _size(nb) < 80_000 + 10_000  # the notes and the cells themselves
